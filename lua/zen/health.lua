@@ -1,0 +1,64 @@
+-- `:checkhealth zen`: binary, protocol, key (presence only), base URL, tmux and agent CLIs.
+local M = {}
+
+local h = vim.health or require("health")
+local start = h.start or h.report_start
+local ok = h.ok or h.report_ok
+local warn = h.warn or h.report_warn
+local err = h.error or h.report_error
+local info = h.info or h.report_info
+
+function M.check()
+  local backend = require("zen.backend")
+  local config = require("zen.config")
+  start("zen-portal")
+  if vim.fn.has("nvim-0.7") == 1 then
+    ok("Neovim " .. tostring(vim.version().major) .. "." .. tostring(vim.version().minor))
+  else
+    err("Neovim 0.7 or newer is required")
+  end
+  local bin = backend.binary()
+  if vim.fn.executable(bin) ~= 1 then
+    err(("backend not built: %s is missing"):format(bin), { "Build it: " .. backend.build_hint() })
+    return
+  end
+  ok("backend binary: " .. bin)
+  local protocol = tonumber((vim.fn.system({ bin, "--protocol" }):gsub("%s+", "")))
+  if protocol ~= backend.PROTOCOL then
+    err(("backend protocol %s, plugin needs %d"):format(tostring(protocol), backend.PROTOCOL), { backend.build_hint() })
+    return
+  end
+  ok("protocol " .. backend.PROTOCOL)
+  local good, facts = pcall(backend.request, "health")
+  if not good then
+    err(tostring(facts))
+    return
+  end
+  ok(("backend %s running (log: %s)"):format(facts.version, config.log_file()))
+  if facts.key_present == true then
+    ok("API key present in " .. facts.key_source)
+  elseif type(facts.key_present) == "string" then
+    info("API key from " .. facts.key_source .. ": " .. facts.key_present)
+  else
+    warn("no API key: " .. facts.key_source .. " is not set", { "export it before starting Neovim, or set openrouter.api_key_cmd" })
+  end
+  info("base URL: " .. facts.base_url)
+  info("default model: " .. facts.default_model)
+  info("state: " .. facts.state_dir .. " (" .. facts.sessions .. " sessions)")
+  start("zen-portal: terminal agents")
+  if vim.fn.executable("tmux") == 1 then
+    ok("tmux found (agents outlive the editor)")
+  else
+    warn("tmux not found: agents run in plain terminals and end with Neovim")
+  end
+  for _, kind in ipairs({ "claude", "codex", "gemini" }) do
+    local cmd = (config.get().agents[kind] or {}).cmd or { kind }
+    if vim.fn.executable(cmd[1]) == 1 then
+      ok(kind .. ": " .. vim.fn.exepath(cmd[1]))
+    else
+      warn(("%s: `%s` not found (needed only for %s sessions; see agents.%s.cmd)"):format(kind, cmd[1], kind, kind))
+    end
+  end
+end
+
+return M

@@ -1,0 +1,161 @@
+-- zen-portal: AI sessions in Neovim. The public Lua API; every command calls one of these.
+-- Logic lives in the Rust backend; this module forwards requests and shows results.
+local backend = require("zen.backend")
+local config = require("zen.config")
+local ui = require("zen.ui")
+local status = require("zen.status")
+
+local M = {}
+
+--- Validates and stores options (see :help zen-options). Starts nothing.
+function M.setup(opts)
+  config.setup(opts)
+  if backend.running() then
+    vim.notify("zen: settings changed; they apply after :ZenRestart (or the next Neovim).", vim.log.levels.WARN)
+  end
+end
+
+local function current_target()
+  return { buf = vim.api.nvim_get_current_buf() }
+end
+
+local function remember(result)
+  if result and result.id then
+    status.remember(result.id, { name = result.name, model = result.model })
+  end
+end
+
+--- `:ZenNew {kind} [key=value ...]`: a new session, shown per `layout`.
+function M.new(kind, args)
+  kind = kind or "openrouter"
+  if kind ~= "openrouter" then
+    error(("zen: unknown session kind '%s'. Known: openrouter."):format(kind), 0)
+  end
+  local result = backend.request("new_chat", { args = args or vim.empty_dict(), cwd = vim.fn.getcwd() })
+  remember(result)
+  ui.show(result.buf, config.get().layout)
+  return result
+end
+
+--- `:ZenSubmit`: sends the chat buffer's conversation.
+function M.submit(buf)
+  return backend.request("submit", { buf = buf or vim.api.nvim_get_current_buf() })
+end
+
+--- `:ZenStop`: cancels the current chat's answer (the partial answer stays, marked).
+function M.stop()
+  local r = backend.request("stop", current_target())
+  if not r.stopped then
+    vim.notify("zen: nothing is streaming in this chat.", vim.log.levels.INFO)
+  end
+  return r
+end
+
+--- Opens a session by id or name (its live buffer, or rebuilt from history).
+function M.open(name)
+  local r = backend.request("open", { name = name })
+  remember(r)
+  ui.show(r.buf, config.get().layout)
+  return r
+end
+
+local function wipe(buf)
+  if type(buf) == "number" and vim.api.nvim_buf_is_valid(buf) then
+    pcall(vim.api.nvim_buf_delete, buf, { force = true })
+  end
+end
+
+--- `:ZenKill[!] [name]`: ends a session and deletes its history (asks first without `!`).
+function M.kill(name, force)
+  local target = (name and name ~= "") and { name = name } or current_target()
+  if not force then
+    local label = name or vim.b.zen_session or "this session"
+    if vim.fn.confirm(("Delete zen session %s and its history?"):format(label), "&Yes\n&No", 2) ~= 1 then
+      return
+    end
+  end
+  local r = backend.request("kill", target)
+  wipe(r.buf)
+  vim.notify(("zen: killed %s."):format(r.name), vim.log.levels.INFO)
+  return r
+end
+
+--- `:ZenRename {name}`: renames the current session (or `target`, a name).
+function M.rename(new_name, target)
+  local t = target and { name = target } or current_target()
+  t.new_name = new_name
+  return backend.request("rename", t)
+end
+
+--- `:ZenModel {id}`: sets the current chat's model.
+function M.model(id)
+  if not id or id == "" then
+    error("zen: give a model id, e.g. :ZenModel openai/gpt-4o.", 0)
+  end
+  local t = current_target()
+  t.model = id
+  local r = backend.request("set_model", t)
+  status.remember(r.id, { model = r.model })
+  vim.notify(("zen: model set to %s."):format(r.model), vim.log.levels.INFO)
+  return r
+end
+
+--- `:ZenList`: pick a session, then open, rename or kill it.
+function M.list()
+  local rows = backend.request("list")
+  if #rows == 0 then
+    vim.notify("zen: no sessions yet. Start one with :ZenNew openrouter.", vim.log.levels.INFO)
+    return
+  end
+  require("zen.picker").pick(rows, function(action, row)
+    local run = require("zen.commands").guard(function()
+      if action == "open" then
+        M.open(row.id)
+      elseif action == "kill" then
+        M.kill(row.id, false)
+      elseif action == "rename" then
+        vim.ui.input({ prompt = "New name: ", default = row.name }, function(input)
+          if input and input ~= "" then
+            require("zen.commands").guard(M.rename)(input, row.id)
+          end
+        end)
+      end
+    end)
+    run()
+  end)
+  return rows
+end
+
+--- `:ZenUsage`: tokens and cost per session and in total.
+function M.usage()
+  local u = backend.request("usage")
+  local lines = { "zen usage (tokens in / out, cost):" }
+  for _, s in ipairs(u.sessions) do
+    table.insert(lines, ("  %-20s %8d / %-8d $%.6f"):format(s.name, s.prompt_tokens, s.completion_tokens, s.cost))
+  end
+  local t = u.total
+  table.insert(lines, ("  %-20s %8d / %-8d $%.6f"):format("total", t.prompt_tokens, t.completion_tokens, t.cost))
+  vim.notify(table.concat(lines, "\n"), vim.log.levels.INFO)
+  return u
+end
+
+--- `:ZenRestart`: stops the backend; the next command starts it with the current settings.
+function M.restart()
+  backend.stop()
+  backend.ensure()
+end
+
+--- A short string for statuslines: session, model, cost, streaming or idle ("" outside chats).
+function M.status()
+  return status.line()
+end
+
+--- The payload of the last `User ZenStream*` event (Neovim 0.7 has no autocmd data).
+function M.last_event(name)
+  if name then
+    return ui.events[name]
+  end
+  return ui.last_event
+end
+
+return M

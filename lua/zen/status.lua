@@ -1,0 +1,38 @@
+-- What `require("zen").status()` shows, kept from stream events so statuslines never wait on RPC.
+local M = {}
+
+local sessions = {} -- id -> { name, model, cost, streaming }
+
+function M.on_event(name, p)
+  if type(p) ~= "table" or type(p.session) ~= "string" then
+    return
+  end
+  local s = sessions[p.session] or {}
+  s.name, s.model = p.name or s.name, p.model or s.model
+  if name == "ZenStreamStart" then
+    s.streaming = true
+  elseif name == "ZenStreamDone" then
+    s.streaming = false
+    if type(p.session_cost) == "number" then
+      s.cost = p.session_cost
+    end
+  end
+  sessions[p.session] = s
+end
+
+function M.remember(id, info)
+  sessions[id] = vim.tbl_extend("force", sessions[id] or {}, info)
+end
+
+--- A short line for the current buffer's session, or "" outside chats.
+function M.line()
+  local id = vim.b.zen_session
+  local s = id and sessions[id]
+  if not s then
+    return ""
+  end
+  local cost = s.cost and string.format(" · $%.4f", s.cost) or ""
+  return ("zen %s · %s%s · %s"):format(s.name or "?", s.model or "?", cost, s.streaming and "streaming" or "idle")
+end
+
+return M

@@ -1,0 +1,203 @@
+-- The UI half of the backend: every function the Rust side calls (one RPC call each) plus the
+-- windows and keymaps of chat buffers. Versioned with the backend (rpc::PROTOCOL).
+local M = {}
+
+local ns = vim.api.nvim_create_namespace("zen")
+local levels = { info = vim.log.levels.INFO, warn = vim.log.levels.WARN, error = vim.log.levels.ERROR }
+
+M.events = {} -- last payload per event name, for Neovim 0.7 (no autocmd data)
+M.last_event = nil
+
+local function find_buffer(name)
+  for _, b in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_get_name(b) == name then
+      return b
+    end
+  end
+end
+
+-- Windows showing `buf` whose cursor is at or below `row` (1-based): they follow the tail.
+local function followers(buf, row)
+  local wins = {}
+  for _, win in ipairs(vim.api.nvim_list_wins()) do
+    if vim.api.nvim_win_get_buf(win) == buf and vim.api.nvim_win_get_cursor(win)[1] >= row then
+      table.insert(wins, win)
+    end
+  end
+  return wins
+end
+
+local function follow(wins, buf)
+  local last = vim.api.nvim_buf_line_count(buf)
+  for _, win in ipairs(wins) do
+    if vim.api.nvim_win_is_valid(win) then
+      pcall(vim.api.nvim_win_set_cursor, win, { last, 0 })
+    end
+  end
+end
+
+local function map_keys(buf)
+  local opts = { buffer = buf, silent = true }
+  vim.keymap.set("n", "<CR>", "<Cmd>ZenSubmit<CR>", vim.tbl_extend("force", opts, { desc = "zen: send" }))
+  vim.keymap.set("i", "<C-s>", "<Esc><Cmd>ZenSubmit<CR>", vim.tbl_extend("force", opts, { desc = "zen: send" }))
+end
+
+--- Creates the chat buffer of session `id` (not shown yet); returns its number.
+function M.create_chat_buffer(id, name, lines)
+  local bufname = "zen://" .. name
+  local existing = find_buffer(bufname)
+  if existing then
+    if vim.api.nvim_buf_is_loaded(existing) and vim.b[existing].zen_session == id then
+      return existing
+    end
+    if not vim.api.nvim_buf_is_loaded(existing) then
+      pcall(vim.api.nvim_buf_delete, existing, { force = true })
+    else
+      bufname = bufname .. "#" .. id:sub(1, 8)
+    end
+  end
+  local buf = vim.api.nvim_create_buf(true, false)
+  vim.bo[buf].buftype = "nofile"
+  vim.bo[buf].bufhidden = "hide"
+  vim.bo[buf].swapfile = false
+  vim.api.nvim_buf_set_name(buf, bufname)
+  local undolevels = vim.bo[buf].undolevels
+  vim.bo[buf].undolevels = -1 -- the loaded conversation is not an undoable edit
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+  vim.bo[buf].undolevels = undolevels
+  vim.bo[buf].modified = false
+  vim.bo[buf].filetype = "markdown"
+  vim.b[buf].zen_session = id
+  map_keys(buf)
+  vim.api.nvim_create_autocmd({ "BufUnload", "BufWipeout" }, {
+    buffer = buf,
+    callback = function()
+      require("zen.backend").notify("buffer_closed", { buf = buf })
+    end,
+  })
+  return buf
+end
+
+--- The session id and lines of a chat buffer; nil when it is gone or unloaded.
+function M.read_chat(buf)
+  if not (vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)) then
+    return nil
+  end
+  return { session = vim.b[buf].zen_session, lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false) }
+end
+
+--- Appends a role header for the answer; returns the extmark the answer streams in at.
+function M.begin_answer(buf, header)
+  if not (vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)) then
+    return nil
+  end
+  local last = vim.api.nvim_buf_line_count(buf)
+  while last > 0 and vim.api.nvim_buf_get_lines(buf, last - 1, last, false)[1]:match("^%s*$") do
+    last = last - 1
+  end
+  local wins = followers(buf, last)
+  vim.api.nvim_buf_set_lines(buf, last, -1, false, { "", header, "", "" })
+  follow(wins, buf)
+  return vim.api.nvim_buf_set_extmark(buf, ns, last + 3, 0, { right_gravity = true })
+end
+
+--- Appends streamed text at the answer's mark, as part of the answer's one undo step.
+function M.append(buf, mark, text)
+  if not (vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)) then
+    return false
+  end
+  local pos = vim.api.nvim_buf_get_extmark_by_id(buf, ns, mark, {})
+  if not pos[1] then
+    return false
+  end
+  local wins = followers(buf, vim.api.nvim_buf_line_count(buf))
+  vim.api.nvim_buf_call(buf, function()
+    pcall(vim.cmd, "undojoin") -- E790 right after an undo: then this edit starts its own step
+  end)
+  vim.api.nvim_buf_set_text(buf, pos[1], pos[2], pos[1], pos[2], vim.split(text, "\n", { plain = true }))
+  follow(wins, buf)
+  return true
+end
+
+function M.set_title(buf, title)
+  if vim.api.nvim_buf_is_loaded(buf) then
+    local first = vim.api.nvim_buf_get_lines(buf, 0, 1, false)[1] or ""
+    if first:match("^# zen") then
+      vim.api.nvim_buf_set_lines(buf, 0, 1, false, { title })
+    end
+  end
+  return true
+end
+
+function M.rename_buffer(buf, name)
+  if vim.api.nvim_buf_is_valid(buf) then
+    pcall(vim.api.nvim_buf_set_name, buf, "zen://" .. name)
+  end
+  return true
+end
+
+function M.buffer_alive(buf)
+  return vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)
+end
+
+--- One-line message to the user (scheduled: never blocks the backend's call).
+function M.notify(message, level)
+  vim.schedule(function()
+    vim.notify(message, levels[level] or vim.log.levels.INFO)
+  end)
+  return true
+end
+
+--- Fires `User <name>`; the payload is autocmd data (0.8+) and `require("zen").last_event()`.
+function M.emit(name, payload)
+  vim.schedule(function()
+    M.events[name] = payload
+    M.last_event = payload
+    require("zen.status").on_event(name, payload)
+    if vim.fn.has("nvim-0.8") == 1 then
+      vim.api.nvim_exec_autocmds("User", { pattern = name, data = payload, modeline = false })
+    else
+      vim.cmd("doautocmd <nomodeline> User " .. name)
+    end
+  end)
+  return true
+end
+
+local function open_float(buf)
+  local width = math.floor(vim.o.columns * 0.8)
+  local height = math.floor(vim.o.lines * 0.8)
+  return vim.api.nvim_open_win(buf, true, {
+    relative = "editor",
+    width = width,
+    height = height,
+    row = math.floor((vim.o.lines - height) / 2),
+    col = math.floor((vim.o.columns - width) / 2),
+    border = "rounded",
+    style = "minimal",
+  })
+end
+
+--- Shows `buf` per `layout` (focusing a window that already shows it) and puts the cursor at the end.
+function M.show(buf, layout)
+  local win = vim.fn.bufwinid(buf)
+  if win ~= -1 then
+    vim.api.nvim_set_current_win(win)
+  elseif layout == "float" then
+    win = open_float(buf)
+  else
+    local cmd = ({ vsplit = "botright vsplit", split = "botright split", tab = "tab split" })[layout]
+    if cmd then
+      vim.cmd(cmd)
+    end
+    win = vim.api.nvim_get_current_win()
+    vim.api.nvim_win_set_buf(win, buf)
+  end
+  vim.wo[win].wrap = true
+  vim.wo[win].linebreak = true
+  vim.wo[win].foldmethod = "marker"
+  vim.wo[win].foldlevel = 0
+  pcall(vim.api.nvim_win_set_cursor, win, { vim.api.nvim_buf_line_count(buf), 0 })
+  return win
+end
+
+return M

@@ -1,0 +1,62 @@
+-- zen-portal commands. Nothing starts here: the backend starts on the first command.
+if vim.g.loaded_zen_portal or vim.fn.has("nvim-0.7") == 0 then
+  return
+end
+vim.g.loaded_zen_portal = true
+
+local function cmd(name, fn, opts)
+  vim.api.nvim_create_user_command(name, function(a)
+    local commands = require("zen.commands")
+    commands.guard(fn)(a, commands)
+  end, opts)
+end
+
+cmd("ZenNew", function(a, c)
+  require("zen").new(a.fargs[1], c.parse_args(vim.list_slice(a.fargs, 2)))
+end, {
+  nargs = "*",
+  complete = function(...)
+    return require("zen.commands").complete_new(...)
+  end,
+  desc = "zen: new session (:ZenNew openrouter model=... name=...)",
+})
+cmd("ZenSubmit", function()
+  require("zen").submit()
+end, { desc = "zen: send the chat buffer" })
+cmd("ZenStop", function()
+  require("zen").stop()
+end, { desc = "zen: stop the current answer" })
+cmd("ZenList", function()
+  require("zen").list()
+end, { desc = "zen: pick a session" })
+cmd("ZenKill", function(a)
+  require("zen").kill(a.args ~= "" and a.args or nil, a.bang)
+end, {
+  nargs = "?",
+  bang = true,
+  complete = function(...)
+    return require("zen.commands").complete_names(...)
+  end,
+  desc = "zen: end a session and delete its history",
+})
+cmd("ZenRename", function(a)
+  require("zen").rename(a.args)
+end, { nargs = 1, desc = "zen: rename the current session" })
+cmd("ZenModel", function(a)
+  require("zen").model(a.args)
+end, { nargs = "?", bang = true, desc = "zen: set the chat's model" })
+cmd("ZenUsage", function()
+  require("zen").usage()
+end, { desc = "zen: tokens and cost" })
+cmd("ZenRestart", function()
+  require("zen").restart()
+end, { desc = "zen: restart the backend" })
+
+vim.api.nvim_create_autocmd("VimLeavePre", {
+  group = vim.api.nvim_create_augroup("zen_portal", { clear = true }),
+  callback = function()
+    if package.loaded["zen.backend"] then
+      require("zen.backend").leaving()
+    end
+  end,
+})

@@ -1,0 +1,65 @@
+//! zen-portal backend: started by the Neovim plugin with `jobstart(..., {rpc = true})`.
+//!
+//! stdout carries msgpack-RPC only, so everything else (logs, panics) goes to a file.
+
+mod app;
+mod config;
+mod nvim;
+mod openrouter;
+mod render;
+mod rpc;
+mod session;
+mod store;
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Command line of the backend; Neovim passes these, people rarely do.
+#[derive(Parser, Debug)]
+#[command(name = "zen-portal", version, about = "Backend of the zen-portal Neovim plugin")]
+struct Cli {
+    /// Where to write the log (never stdout: it carries RPC).
+    #[arg(long)]
+    log_file: Option<PathBuf>,
+    /// Log filter, e.g. `info` or `zen_portal=debug`.
+    #[arg(long, default_value = "info")]
+    log_level: String,
+    /// Print the RPC protocol version and exit.
+    #[arg(long)]
+    protocol: bool,
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if cli.protocol {
+        println!("{}", rpc::PROTOCOL);
+        return;
+    }
+    init_logging(&cli);
+    // reqwest is built without a default TLS provider; pick ring (no C toolchain surprises).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    if let Err(err) = rpc::serve().await {
+        tracing::error!("backend stopped: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn init_logging(cli: &Cli) {
+    let Some(path) = &cli.log_file else { return };
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(path) else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .init();
+    std::panic::set_hook(Box::new(|info| tracing::error!("panic: {info}")));
+}

@@ -1,0 +1,99 @@
+//! Calls from the backend into Neovim. Each goes through one function of `lua/zen/ui.lua`
+//! (owned and versioned with this crate), so a flush or an event costs exactly one RPC call.
+
+use nvim_rs::compat::tokio::Compat;
+use rmpv::Value;
+use serde_json::Value as Json;
+
+use crate::rpc::convert::{json_to_value, value_to_json};
+
+/// The writer half of our RPC channel (stdout).
+pub type Writer = Compat<tokio::fs::File>;
+/// A handle to the Neovim that started us.
+pub type Nvim = nvim_rs::Neovim<Writer>;
+
+/// A chat buffer as read back from Neovim.
+#[derive(serde::Deserialize)]
+pub struct ChatBuffer {
+    /// `b:zen_session`, when the buffer belongs to a session.
+    pub session: Option<String>,
+    pub lines: Vec<String>,
+}
+
+/// Typed wrappers around `require('zen.ui')`.
+#[derive(Clone)]
+pub struct Ui {
+    nvim: Nvim,
+}
+
+impl Ui {
+    /// Wraps a Neovim handle.
+    pub fn new(nvim: Nvim) -> Ui {
+        Ui { nvim }
+    }
+
+    async fn call(&self, function: &str, args: Vec<Value>) -> anyhow::Result<Value> {
+        let code = format!("return require('zen.ui').{function}(...)");
+        self.nvim
+            .exec_lua(&code, args)
+            .await
+            .map_err(|e| anyhow::anyhow!("calling zen.ui.{function}: {e}"))
+    }
+
+    /// Creates (but does not show) the chat buffer of a session; returns its number.
+    pub async fn create_chat_buffer(&self, id: &str, name: &str, lines: &[String]) -> anyhow::Result<i64> {
+        let lines = Value::Array(lines.iter().map(|l| Value::from(l.as_str())).collect());
+        let buf = self.call("create_chat_buffer", vec![id.into(), name.into(), lines]).await?;
+        buf.as_i64().ok_or_else(|| anyhow::anyhow!("zen.ui.create_chat_buffer returned {buf}"))
+    }
+
+    /// The lines and session id of a chat buffer; `None` when it is gone or unloaded.
+    pub async fn read_chat(&self, buf: i64) -> anyhow::Result<Option<ChatBuffer>> {
+        let value = self.call("read_chat", vec![buf.into()]).await?;
+        if value.is_nil() {
+            return Ok(None);
+        }
+        Ok(Some(serde_json::from_value(value_to_json(value))?))
+    }
+
+    /// Appends `header` as a new turn and returns the extmark where the answer streams in.
+    pub async fn begin_answer(&self, buf: i64, header: &str) -> anyhow::Result<i64> {
+        let mark = self.call("begin_answer", vec![buf.into(), header.into()]).await?;
+        mark.as_i64().ok_or_else(|| anyhow::anyhow!("the chat buffer {buf} is gone"))
+    }
+
+    /// Appends text at the answer's mark (one undo step per answer); false when the buffer is gone.
+    pub async fn append(&self, buf: i64, mark: i64, text: &str) -> anyhow::Result<bool> {
+        let ok = self.call("append", vec![buf.into(), mark.into(), text.into()]).await?;
+        Ok(ok.as_bool().unwrap_or(false))
+    }
+
+    /// Replaces the title line (after a rename or model change).
+    pub async fn set_title(&self, buf: i64, title: &str) -> anyhow::Result<()> {
+        self.call("set_title", vec![buf.into(), title.into()]).await.map(drop)
+    }
+
+    /// Renames a chat buffer to `zen://<name>`.
+    pub async fn rename_buffer(&self, buf: i64, name: &str) -> anyhow::Result<()> {
+        self.call("rename_buffer", vec![buf.into(), name.into()]).await.map(drop)
+    }
+
+    /// Whether the buffer still exists and is loaded.
+    pub async fn buffer_alive(&self, buf: i64) -> bool {
+        matches!(self.call("buffer_alive", vec![buf.into()]).await, Ok(Value::Boolean(true)))
+    }
+
+    /// Shows a one-line message (`vim.notify`); level is "info", "warn" or "error".
+    pub async fn notify(&self, message: &str, level: &str) {
+        if let Err(e) = self.call("notify", vec![message.into(), level.into()]).await {
+            tracing::warn!("notify failed: {e:#}");
+        }
+    }
+
+    /// Fires `User <name>` with `payload` (autocmd data on 0.8+, `require('zen').last_event()` everywhere).
+    pub async fn emit(&self, name: &str, payload: &Json) {
+        if let Err(e) = self.call("emit", vec![name.into(), json_to_value(payload.clone())]).await {
+            tracing::warn!("emit {name} failed: {e:#}");
+        }
+    }
+}

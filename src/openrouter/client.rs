@@ -1,0 +1,202 @@
+//! Sending a chat request: body and headers, retries before the first token, and turning the
+//! response into a stream of [`StreamEvent`]s or a [`ChatError`].
+
+use std::time::Duration;
+
+use eventsource_stream::{EventStreamError, Eventsource};
+use futures::{Stream, StreamExt};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::key::ApiKey;
+use super::stream::{parse_data, StreamEvent};
+use super::ChatError;
+use crate::config::OpenRouter;
+use crate::session::Message;
+
+/// What one turn asks for.
+pub struct ChatRequest<'a> {
+    pub cfg: &'a OpenRouter,
+    pub model: &'a str,
+    pub temperature: Option<f64>,
+    pub messages: &'a [Message],
+    pub session_id: &'a str,
+}
+
+impl ChatRequest<'_> {
+    /// The JSON body OpenRouter expects.
+    pub fn body(&self) -> serde_json::Value {
+        let messages: Vec<_> = self
+            .messages
+            .iter()
+            .map(|m| json!({"role": m.role, "content": m.content}))
+            .collect();
+        let mut body = json!({
+            "model": self.model,
+            "messages": messages,
+            "stream": true,
+            "session_id": self.session_id,
+            "usage": {"include": true},
+        });
+        let obj = body.as_object_mut().expect("object");
+        if let Some(t) = self.temperature {
+            obj.insert("temperature".into(), json!(t));
+        }
+        if let Some(n) = self.cfg.max_tokens {
+            obj.insert("max_tokens".into(), json!(n));
+        }
+        if !self.cfg.fallback_models.is_empty() {
+            let mut models = vec![self.model.to_string()];
+            models.extend(self.cfg.fallback_models.iter().cloned());
+            obj.insert("models".into(), json!(models));
+        }
+        if let Some(p) = &self.cfg.provider {
+            obj.insert("provider".into(), p.clone());
+        }
+        if let Some(r) = &self.cfg.reasoning {
+            obj.insert("reasoning".into(), r.clone());
+        }
+        body
+    }
+}
+
+/// An HTTP client configured for OpenRouter (one per backend, connections reused).
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    stall: Duration,
+}
+
+/// The events of one answer, in order; ends after `Done` or an error.
+pub type EventStream = std::pin::Pin<Box<dyn Stream<Item = Result<Vec<StreamEvent>, ChatError>> + Send>>;
+
+impl Client {
+    /// Builds the client; `stall_timeout_ms` bounds the wait for each read of the body.
+    pub fn new(cfg: &OpenRouter) -> anyhow::Result<Client> {
+        let stall = Duration::from_millis(cfg.stall_timeout_ms.max(100));
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("zen-portal/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_millis(cfg.connect_timeout_ms.max(100)))
+            .read_timeout(stall)
+            .tcp_nodelay(true)
+            .build()?;
+        Ok(Client { http, stall })
+    }
+
+    /// Sends the request, retrying (429, 408, 5xx, connection errors) with backoff while no token
+    /// has arrived, and returns the answer's event stream. Cancelling gives up at once.
+    pub async fn open(
+        &self,
+        req: &ChatRequest<'_>,
+        key: &ApiKey,
+        cancel: &CancellationToken,
+    ) -> Result<EventStream, ChatError> {
+        let mut attempt = 0;
+        loop {
+            let err = match self.open_once(req, key).await {
+                Ok(stream) => return Ok(stream),
+                Err(e) => e,
+            };
+            if !err.retryable() || attempt >= req.cfg.max_retries {
+                return Err(err);
+            }
+            let backoff = req.cfg.retry_base_ms.saturating_mul(1 << attempt.min(6));
+            let wait = match &err {
+                ChatError::Http { retry_after: Some(s), .. } => Duration::from_secs(*s),
+                _ => Duration::from_millis(backoff),
+            };
+            tracing::info!("request failed ({}); retry {} in {wait:?}", err.kind(), attempt + 1);
+            attempt += 1;
+            tokio::select! {
+                _ = cancel.cancelled() => return Err(err),
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    async fn open_once(&self, req: &ChatRequest<'_>, key: &ApiKey) -> Result<EventStream, ChatError> {
+        let url = format!("{}/chat/completions", req.cfg.base_url.trim_end_matches('/'));
+        let response = self
+            .http
+            .post(&url)
+            .header(reqwest::header::AUTHORIZATION, key.bearer())
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .header("HTTP-Referer", &req.cfg.app_url)
+            .header("X-Title", &req.cfg.app_title)
+            .header("X-OpenRouter-Title", &req.cfg.app_title)
+            .json(&req.body())
+            .send()
+            .await
+            .map_err(|e| ChatError::Connect { url: url.clone(), reason: reason_of(&e) })?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            let body = tokio::time::timeout(self.stall, response.text()).await;
+            let message = match body {
+                Ok(Ok(text)) => super::error::body_message(&text),
+                _ => String::new(),
+            };
+            return Err(ChatError::Http { status, message, retry_after, model: req.model.to_string() });
+        }
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        if !content_type.starts_with("text/event-stream") {
+            let shown = if content_type.is_empty() { "no content type".into() } else { content_type };
+            return Err(ChatError::NotEventStream { url, content_type: shown });
+        }
+        let stall_secs = self.stall.as_secs().max(1);
+        let events = response.bytes_stream().eventsource().map(move |item| match item {
+            Ok(event) => parse_data(&event.data),
+            Err(EventStreamError::Transport(e)) if e.is_timeout() => {
+                Err(ChatError::Stalled { secs: stall_secs })
+            }
+            Err(EventStreamError::Transport(e)) => Err(ChatError::Read { reason: reason_of(&e) }),
+            Err(e) => Err(ChatError::Malformed { detail: e.to_string() }),
+        });
+        Ok(Box::pin(events))
+    }
+}
+
+/// The innermost cause of a reqwest error: "connection refused" reads better than the chain.
+fn reason_of(err: &reqwest::Error) -> String {
+    let mut source: &dyn std::error::Error = err;
+    while let Some(next) = source.source() {
+        source = next;
+    }
+    let text = source.to_string();
+    if err.is_timeout() {
+        return format!("timed out: {text}");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::Role;
+
+    #[test]
+    fn body_has_model_messages_stream_and_fallbacks() {
+        let mut cfg = OpenRouter::default();
+        cfg.fallback_models = vec!["openai/gpt-4o".into()];
+        cfg.reasoning = Some(json!({"effort": "high"}));
+        let msgs = vec![Message::new(Role::User, "hi".into())];
+        let req = ChatRequest { cfg: &cfg, model: "a/b", temperature: Some(0.2), messages: &msgs, session_id: "s1" };
+        let body = req.body();
+        assert_eq!(body["model"], "a/b");
+        assert_eq!(body["stream"], true);
+        assert_eq!(body["messages"][0], json!({"role": "user", "content": "hi"}));
+        assert_eq!(body["models"], json!(["a/b", "openai/gpt-4o"]));
+        assert_eq!(body["temperature"], 0.2);
+        assert_eq!(body["reasoning"]["effort"], "high");
+        assert_eq!(body["session_id"], "s1");
+    }
+}

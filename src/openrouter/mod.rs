@@ -1,0 +1,9 @@
+//! OpenRouter's OpenAI-compatible API: the request, its errors, the API key and the SSE stream.
+
+pub mod client;
+pub mod error;
+pub mod key;
+pub mod stream;
+
+pub use client::Client;
+pub use error::ChatError;

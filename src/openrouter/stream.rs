@@ -1,0 +1,221 @@
+//! One SSE `data:` payload of `/chat/completions` turned into what happened in it.
+//!
+//! Framing (comments, CRLF, UTF-8 split across reads) is eventsource-stream's job; this file only
+//! reads OpenRouter's chunk JSON, leniently: unknown fields are ignored, missing ones defaulted.
+
+use serde::Deserialize;
+
+use super::ChatError;
+use crate::session::Usage;
+
+/// Something a chunk said.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// Answer text.
+    Content(String),
+    /// Reasoning ("thinking") text.
+    Reasoning(String),
+    /// `finish_reason`: stop, length, tool_calls, content_filter, error.
+    Finish(String),
+    /// The usage chunk (tokens, cost).
+    Usage(Usage),
+    /// `data: [DONE]`.
+    Done,
+}
+
+#[derive(Deserialize)]
+struct Chunk {
+    #[serde(default)]
+    choices: Vec<Choice>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(default)]
+    error: Option<WireError>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    #[serde(default)]
+    delta: Option<Delta>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Delta {
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    reasoning: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+    #[serde(default)]
+    cost: Option<f64>,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+    #[serde(default)]
+    completion_tokens_details: Option<CompletionDetails>,
+}
+
+#[derive(Deserialize)]
+struct PromptDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct CompletionDetails {
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct WireError {
+    #[serde(default)]
+    code: serde_json::Value,
+    #[serde(default)]
+    message: String,
+}
+
+/// Reads one `data:` payload. A mid-stream error event becomes `Err(MidStream)`.
+pub fn parse_data(data: &str) -> Result<Vec<StreamEvent>, ChatError> {
+    let data = data.trim();
+    if data == "[DONE]" {
+        return Ok(vec![StreamEvent::Done]);
+    }
+    let chunk: Chunk = serde_json::from_str(data).map_err(|e| ChatError::Malformed {
+        detail: format!("{e} in `{}`", excerpt(data)),
+    })?;
+    if let Some(err) = chunk.error {
+        let code = match err.code {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Null => "error".into(),
+            other => other.to_string(),
+        };
+        return Err(ChatError::MidStream { code, message: err.message });
+    }
+    let mut events = Vec::new();
+    for choice in chunk.choices.into_iter().take(1) {
+        if let Some(delta) = choice.delta {
+            if let Some(r) = delta.reasoning.filter(|r| !r.is_empty()) {
+                events.push(StreamEvent::Reasoning(r));
+            }
+            if let Some(c) = delta.content.filter(|c| !c.is_empty()) {
+                events.push(StreamEvent::Content(c));
+            }
+        }
+        if let Some(f) = choice.finish_reason {
+            events.push(StreamEvent::Finish(f));
+        }
+    }
+    if let Some(u) = chunk.usage {
+        events.push(StreamEvent::Usage(Usage {
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+            cached_tokens: u.prompt_tokens_details.and_then(|d| d.cached_tokens).unwrap_or(0),
+            reasoning_tokens: u.completion_tokens_details.and_then(|d| d.reasoning_tokens).unwrap_or(0),
+            cost: u.cost,
+        }));
+    }
+    Ok(events)
+}
+
+fn excerpt(s: &str) -> String {
+    let mut out: String = s.chars().take(60).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eventsource_stream::Eventsource;
+    use futures::StreamExt;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/fixtures/openrouter")
+            .join(name);
+        std::fs::read(path).unwrap_or_default()
+    }
+
+    /// Runs bytes through the same SSE framing the client uses, `split` bytes per read.
+    fn events_of(bytes: &[u8], split: usize) -> Vec<StreamEvent> {
+        let reads: Vec<Result<Vec<u8>, std::io::Error>> =
+            bytes.chunks(split).map(|c| Ok(c.to_vec())).collect();
+        let stream = futures::stream::iter(reads).eventsource();
+        let events: Vec<_> = futures::executor::block_on(stream.collect::<Vec<_>>());
+        events
+            .into_iter()
+            .flat_map(|e| parse_data(&e.expect("framing").data).expect("chunk"))
+            .collect()
+    }
+
+    fn content(events: &[StreamEvent]) -> String {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::Content(c) => Some(c.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn recorded_stream_gives_text_finish_usage_done() {
+        let bytes = fixture("prompt-sse-f1cf815c.sse");
+        if bytes.is_empty() {
+            return; // fixtures live beside the repo in shared/; absent in a bare crate checkout
+        }
+        for split in [1, 7, 4096] {
+            let events = events_of(&bytes, split);
+            assert!(content(&events).starts_with("Pebbles and"), "{events:?}");
+            assert!(events.contains(&StreamEvent::Finish("stop".into())));
+            assert!(events.iter().any(|e| matches!(e, StreamEvent::Usage(u) if u.prompt_tokens == 17 && u.cost == Some(0.0001025))));
+            assert_eq!(events.last(), Some(&StreamEvent::Done));
+        }
+    }
+
+    #[test]
+    fn multibyte_split_across_reads_and_crlf() {
+        let body = "data: {\"choices\":[{\"delta\":{\"content\":\"héllo ✓ 日本\"}}]}\r\n\r\n: OPENROUTER PROCESSING\r\n\r\ndata: [DONE]\r\n\r\n";
+        for split in 1..6 {
+            let events = events_of(body.as_bytes(), split);
+            assert_eq!(content(&events), "héllo ✓ 日本");
+        }
+    }
+
+    #[test]
+    fn mid_stream_error_is_reported() {
+        let data = r#"{"error":{"code":502,"message":"Provider disconnected"},"choices":[{"delta":{"content":""},"finish_reason":"error"}]}"#;
+        let err = parse_data(data).unwrap_err().to_string();
+        assert!(err.contains("502: Provider disconnected"), "{err}");
+    }
+
+    #[test]
+    fn malformed_chunk_is_reported() {
+        let err = parse_data("{\"choices\": [").unwrap_err();
+        assert!(matches!(err, ChatError::Malformed { .. }), "{err}");
+    }
+
+    #[test]
+    fn usage_with_empty_choices() {
+        let events = parse_data(r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"cost":0.5}}"#).unwrap();
+        assert_eq!(events.len(), 1);
+        assert!(matches!(&events[0], StreamEvent::Usage(u) if u.completion_tokens == 4));
+    }
+
+    #[test]
+    fn reasoning_delta() {
+        let events = parse_data(r#"{"choices":[{"delta":{"reasoning":"hmm","content":null}}]}"#).unwrap();
+        assert_eq!(events, vec![StreamEvent::Reasoning("hmm".into())]);
+    }
+}

@@ -1,0 +1,89 @@
+//! Turns a stream of small text deltas into few, batched buffer edits.
+//!
+//! The stream task sends text here and never waits on Neovim. This task appends whatever has
+//! gathered in one RPC call, then rests for the rest of a frame (16 ms) while more gathers: at
+//! most one flush per frame and one in flight, never one call per token, and the editor stays free.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::nvim::Ui;
+
+/// How long a flush waits for more text before the next one.
+pub const FRAME: Duration = Duration::from_millis(16);
+
+/// What a finished renderer reports.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RenderStats {
+    /// RPC calls made (one per flush).
+    pub flushes: u64,
+    /// The buffer was closed or wiped while we wrote to it.
+    pub buffer_gone: bool,
+}
+
+/// The sending side: text goes in, the task writes it out.
+pub struct Renderer {
+    tx: Option<mpsc::UnboundedSender<String>>,
+    task: JoinHandle<RenderStats>,
+}
+
+impl Renderer {
+    /// Starts rendering into `buf` at extmark `mark`. When the buffer disappears, `on_gone` is
+    /// cancelled so the request stops too.
+    pub fn spawn(ui: Ui, buf: i64, mark: i64, on_gone: CancellationToken) -> Renderer {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(render_loop(ui, buf, mark, rx, on_gone));
+        Renderer { tx: Some(tx), task }
+    }
+
+    /// Queues text; returns at once.
+    pub fn push(&self, text: impl Into<String>) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(text.into());
+        }
+    }
+
+    /// Writes out what is queued and waits for it.
+    pub async fn finish(mut self) -> RenderStats {
+        self.tx = None;
+        (&mut self.task).await.unwrap_or_default()
+    }
+}
+
+async fn render_loop(
+    ui: Ui,
+    buf: i64,
+    mark: i64,
+    mut rx: mpsc::UnboundedReceiver<String>,
+    on_gone: CancellationToken,
+) -> RenderStats {
+    let mut stats = RenderStats::default();
+    while let Some(first) = rx.recv().await {
+        if stats.buffer_gone {
+            continue; // drain: nothing to write into any more
+        }
+        let started = tokio::time::Instant::now();
+        let mut text = first;
+        while let Ok(more) = rx.try_recv() {
+            text.push_str(&more);
+        }
+        stats.flushes += 1;
+        match ui.append(buf, mark, &text).await {
+            Ok(true) => {}
+            Ok(false) => {
+                stats.buffer_gone = true;
+                on_gone.cancel();
+            }
+            Err(e) => {
+                tracing::warn!("append to buffer {buf} failed: {e:#}");
+                stats.buffer_gone = true;
+                on_gone.cancel();
+            }
+        }
+        tokio::time::sleep_until(started + FRAME).await;
+    }
+    stats
+}

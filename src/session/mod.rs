@@ -1,0 +1,134 @@
+//! Sessions: what they are (metadata, messages), the registry that holds them, how a chat's
+//! buffer text maps to a conversation, and one streamed turn of a chat.
+
+pub mod registry;
+pub mod transcript;
+pub mod turn;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Who said a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+/// Tokens and cost of one answer, as the usage chunk reported them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    #[serde(default)]
+    pub cached_tokens: u64,
+    #[serde(default)]
+    pub reasoning_tokens: u64,
+    /// USD; `None` when the server did not say.
+    #[serde(default)]
+    pub cost: Option<f64>,
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// Why an answer ended early: `stopped`, `error: ...`, `interrupted`, `buffer closed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    #[serde(default)]
+    pub ts: u64,
+}
+
+impl Message {
+    /// A message stamped now.
+    pub fn new(role: Role, content: String) -> Message {
+        Message { role, content, reasoning: None, model: None, usage: None, end: None, ts: now() }
+    }
+}
+
+/// Running totals of a session.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cost: f64,
+    pub turns: u64,
+}
+
+impl Totals {
+    /// Adds one answer's usage.
+    pub fn add(&mut self, usage: &Usage) {
+        self.prompt_tokens += usage.prompt_tokens;
+        self.completion_tokens += usage.completion_tokens;
+        self.cost += usage.cost.unwrap_or(0.0);
+        self.turns += 1;
+    }
+}
+
+/// What the index keeps about a session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionMeta {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub temperature: Option<f64>,
+    pub dir: PathBuf,
+    pub created: u64,
+    pub updated: u64,
+    #[serde(default)]
+    pub totals: Totals,
+}
+
+impl SessionMeta {
+    /// Metadata of a new chat session.
+    pub fn new_chat(id: String, name: String, model: String, dir: PathBuf) -> SessionMeta {
+        let t = now();
+        SessionMeta {
+            id,
+            kind: "openrouter".into(),
+            name,
+            model: Some(model),
+            temperature: None,
+            dir,
+            created: t,
+            updated: t,
+            totals: Totals::default(),
+        }
+    }
+}
+
+/// Checks a session name: it shows in buffer names and commands, so keep it plain.
+pub fn validate_name(name: &str) -> Result<(), String> {
+    let ok_char = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(format!("zen: session name '{name}' must be 1 to 64 characters long."));
+    }
+    if !name.chars().all(ok_char) || name.starts_with('.') || name.starts_with('-') {
+        return Err(format!(
+            "zen: session name '{name}' may hold only letters, digits, '-', '_' and '.', and may not start with '.' or '-'."
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! The chat buffer is the conversation. This maps buffer lines to messages (so edits to earlier
+//! turns are sent) and messages to buffer lines (to reopen a saved chat).
+//!
+//! Shape: a title line, then `## User` / `## Assistant` / `## System` headers, each followed by the
+//! message text. Lines starting with `> [zen]` are ours (usage, errors, stop marks) and a
+//! `::: reasoning {{{` … `::: }}}` block holds the model's reasoning; neither is sent back.
+
+use super::{Message, Role};
+
+/// Prefix of the lines zen-portal writes for the user's eyes only.
+pub const NOTE_PREFIX: &str = "> [zen]";
+/// Opens the (foldable) reasoning block.
+pub const REASONING_OPEN: &str = "::: reasoning {{{";
+/// Closes the reasoning block.
+pub const REASONING_CLOSE: &str = "::: }}}";
+
+/// The header line for a role.
+pub fn header(role: Role) -> &'static str {
+    match role {
+        Role::System => "## System",
+        Role::User => "## User",
+        Role::Assistant => "## Assistant",
+    }
+}
+
+fn parse_header(line: &str) -> Option<Role> {
+    let line = line.trim_end();
+    match line {
+        "## User" => Some(Role::User),
+        "## System" => Some(Role::System),
+        _ if line == "## Assistant" || line.starts_with("## Assistant ·") => Some(Role::Assistant),
+        _ => None,
+    }
+}
+
+/// Reads the conversation out of the buffer's lines. Empty turns are dropped and consecutive
+/// user turns joined, so pressing submit again after a failure re-sends the last prompt.
+pub fn parse(lines: &[String]) -> Vec<Message> {
+    let mut messages: Vec<Message> = Vec::new();
+    let mut current: Option<(Role, Vec<&str>)> = None;
+    let mut in_reasoning = false;
+    for line in lines {
+        if let Some(role) = parse_header(line) {
+            push_message(&mut messages, current.take());
+            current = Some((role, Vec::new()));
+            in_reasoning = false;
+            continue;
+        }
+        let Some((_, body)) = current.as_mut() else { continue };
+        if in_reasoning {
+            in_reasoning = !line.starts_with(REASONING_CLOSE);
+        } else if line.starts_with(REASONING_OPEN) {
+            in_reasoning = true;
+        } else if !line.starts_with(NOTE_PREFIX) {
+            body.push(line);
+        }
+    }
+    push_message(&mut messages, current);
+    messages
+}
+
+fn push_message(messages: &mut Vec<Message>, turn: Option<(Role, Vec<&str>)>) {
+    let Some((role, body)) = turn else { return };
+    let content = body.join("\n").trim().to_string();
+    if content.is_empty() {
+        return;
+    }
+    match messages.last_mut() {
+        Some(last) if last.role == Role::User && role == Role::User => {
+            last.content.push_str("\n\n");
+            last.content.push_str(&content);
+        }
+        _ => messages.push(Message::new(role, content)),
+    }
+}
+
+/// Whether two conversations say the same (timestamps and bookkeeping aside).
+pub fn same_text(a: &[Message], b: &[Message]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| x.role == y.role && x.content.trim() == y.content.trim())
+}
+
+/// The first line of a chat buffer.
+pub fn title(name: &str, model: &str) -> String {
+    format!("# zen · {name} · {model}")
+}
+
+/// The note under an answer: this turn's tokens and cost, then the session's running totals.
+pub fn usage_note(usage: Option<&super::Usage>, totals: &super::Totals) -> String {
+    let session = format!(
+        "session {} in · {} out · {}",
+        totals.prompt_tokens,
+        totals.completion_tokens,
+        format_cost(Some(totals.cost))
+    );
+    match usage {
+        Some(u) => format!(
+            "{NOTE_PREFIX} {} in · {} out · {} · {session}",
+            u.prompt_tokens,
+            u.completion_tokens,
+            format_cost(u.cost)
+        ),
+        None => format!("{NOTE_PREFIX} usage not reported · {session}"),
+    }
+}
+
+/// `$0.000123`, with enough digits to see a cheap turn.
+pub fn format_cost(cost: Option<f64>) -> String {
+    match cost {
+        None => "$?".into(),
+        Some(c) if c == 0.0 => "$0".into(),
+        Some(c) if c >= 0.01 => format!("${c:.4}"),
+        Some(c) => format!("${c:.6}"),
+    }
+}
+
+/// Lines of a whole chat buffer for a saved conversation, ending under an empty `## User`
+/// header (unless the last message is a prompt still waiting for its answer).
+pub fn render(title_line: &str, messages: &[Message]) -> Vec<String> {
+    let mut out = vec![title_line.to_string(), String::new()];
+    for m in messages {
+        out.push(header(m.role).to_string());
+        out.push(String::new());
+        if let Some(r) = m.reasoning.as_deref().filter(|r| !r.is_empty()) {
+            out.push(REASONING_OPEN.into());
+            out.extend(r.split('\n').map(String::from));
+            out.push(REASONING_CLOSE.into());
+            out.push(String::new());
+        }
+        out.extend(m.content.split('\n').map(String::from));
+        out.push(String::new());
+        if let Some(end) = &m.end {
+            out.push(format!("{NOTE_PREFIX} {end}"));
+            out.push(String::new());
+        }
+    }
+    if messages.last().is_none_or(|m| m.role != Role::User) {
+        out.push(header(Role::User).to_string());
+        out.push(String::new());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.split('\n').map(String::from).collect()
+    }
+
+    #[test]
+    fn parses_turns_and_skips_our_notes_and_reasoning() {
+        let buf = lines(
+            "# zen · chat · m\n\n## User\n\nhello\n\n## Assistant\n\n::: reasoning {{{\nthinking\n::: }}}\n\nHi there\n\n> [zen] 1 in · 2 out\n\n## User\n\nmore\n",
+        );
+        let msgs = parse(&buf);
+        assert_eq!(msgs.len(), 3);
+        assert_eq!(msgs[0].content, "hello");
+        assert_eq!(msgs[1].role, Role::Assistant);
+        assert_eq!(msgs[1].content, "Hi there");
+        assert_eq!(msgs[2].content, "more");
+    }
+
+    #[test]
+    fn empty_answer_after_error_resends_the_prompt() {
+        let buf = lines("## User\n\nq\n\n## Assistant\n\n> [zen] error: 429\n\n## User\n\n");
+        let msgs = parse(&buf);
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(msgs[0].content, "q");
+    }
+
+    #[test]
+    fn render_then_parse_round_trips() {
+        let mut a = Message::new(Role::Assistant, "line1\n\n## not a header\nline3".into());
+        a.reasoning = Some("why".into());
+        a.end = Some("stopped".into());
+        let msgs = vec![Message::new(Role::User, "hi ✓".into()), a];
+        let back = parse(&render(&title("c", "m"), &msgs));
+        assert!(same_text(&msgs, &back), "{back:?}");
+    }
+
+    #[test]
+    fn cost_formats() {
+        assert_eq!(format_cost(Some(0.000123)), "$0.000123");
+        assert_eq!(format_cost(Some(1.5)), "$1.5000");
+        assert_eq!(format_cost(None), "$?");
+    }
+}

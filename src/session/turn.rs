@@ -1,0 +1,294 @@
+//! One turn of a chat: send the conversation, stream the answer into the buffer, save it as it
+//! arrives, and close the turn with usage (or the reason it ended) under the answer.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde_json::json;
+
+use super::registry::Cancel;
+use super::transcript::{usage_note, NOTE_PREFIX, REASONING_CLOSE, REASONING_OPEN};
+use super::{Message, Role, Usage};
+use crate::app::Shared;
+use crate::config::OpenRouter;
+use crate::openrouter::client::ChatRequest;
+use crate::openrouter::stream::StreamEvent;
+use crate::openrouter::ChatError;
+use crate::render::Renderer;
+use crate::store::Record;
+
+/// How often a long answer is saved while it streams.
+const SAVE_EVERY: Duration = Duration::from_secs(1);
+
+/// Everything a turn needs, captured when the user submits.
+pub struct Turn {
+    pub app: Shared,
+    pub session: String,
+    pub name: String,
+    pub buf: i64,
+    pub mark: i64,
+    pub cfg: OpenRouter,
+    pub model: String,
+    pub temperature: Option<f64>,
+    pub messages: Vec<Message>,
+    pub cancel: Arc<Cancel>,
+}
+
+/// The answer as it builds up, and where the buffer stands.
+#[derive(Default)]
+struct Answer {
+    content: String,
+    reasoning: String,
+    in_reasoning: bool,
+    finish: Option<String>,
+    usage: Option<Usage>,
+    done: bool,
+    saved_upto: usize,
+}
+
+impl Answer {
+    /// Text for the buffer for one event (reasoning goes in its own foldable block).
+    fn apply(&mut self, event: StreamEvent) -> Option<String> {
+        match event {
+            StreamEvent::Reasoning(r) => {
+                let mut out = String::new();
+                if !self.in_reasoning && self.reasoning.is_empty() && self.content.is_empty() {
+                    self.in_reasoning = true;
+                    out.push_str(REASONING_OPEN);
+                    out.push('\n');
+                }
+                self.reasoning.push_str(&r);
+                if self.in_reasoning {
+                    out.push_str(&r);
+                    Some(out)
+                } else {
+                    None // reasoning after the answer began: kept in history, not interleaved
+                }
+            }
+            StreamEvent::Content(c) => {
+                let mut out = self.close_reasoning();
+                out.push_str(&c);
+                self.content.push_str(&c);
+                Some(out)
+            }
+            StreamEvent::Finish(f) => {
+                self.finish = Some(f);
+                None
+            }
+            StreamEvent::Usage(u) => {
+                self.usage = Some(u);
+                None
+            }
+            StreamEvent::Done => {
+                self.done = true;
+                None
+            }
+        }
+    }
+
+    fn close_reasoning(&mut self) -> String {
+        if !self.in_reasoning {
+            return String::new();
+        }
+        self.in_reasoning = false;
+        let newline = if self.reasoning.ends_with('\n') { "" } else { "\n" };
+        format!("{newline}{REASONING_CLOSE}\n\n")
+    }
+
+    /// Closing text: notes under the answer, then a fresh `## User` header.
+    fn footer(&mut self, notes: &[String]) -> String {
+        let mut out = self.close_reasoning();
+        let tail_empty = self.content.is_empty() && out.is_empty();
+        if !tail_empty {
+            if !self.content.ends_with('\n') || !out.is_empty() {
+                out.push('\n');
+            }
+            out.push('\n');
+        }
+        for note in notes {
+            out.push_str(note);
+            out.push_str("\n\n");
+        }
+        out.push_str("## User\n");
+        out
+    }
+}
+
+/// Runs the turn to its end; never panics on bad input, always saves what arrived.
+pub async fn run(turn: Turn) {
+    let app = turn.app.clone();
+    let Ok(ready) = app.ready() else { return };
+    let ui = ready.ui.clone();
+    let started = Instant::now();
+    ui.emit("ZenStreamStart", &json!({"session": turn.session, "name": turn.name, "model": turn.model})).await;
+
+    let renderer = Renderer::spawn(ui.clone(), turn.buf, turn.mark, turn.cancel.token.clone());
+    let mut answer = Answer::default();
+    let error = stream_answer(&turn, &mut answer, &renderer).await.err();
+    let stop_reason = turn.cancel.reason();
+
+    // What ended the turn, as a note under the answer and as the history record's `end`.
+    let end = match (&error, &stop_reason) {
+        (_, Some(reason)) => Some(reason.clone()),
+        (Some(e), None) => Some(format!("error: {}", e.kind())),
+        (None, None) if !answer.done && answer.finish.is_none() => Some("error: truncated".into()),
+        _ => None,
+    };
+    let error = match (error, &end) {
+        (None, Some(e)) if e == "error: truncated" => Some(ChatError::Truncated),
+        (e, _) => e,
+    };
+    let error_text = error.as_ref().map(|e| e.to_string());
+
+    let totals = app
+        .registry
+        .with(&turn.session, |entry| {
+            if let Some(u) = &answer.usage {
+                entry.meta.totals.add(u);
+            }
+            entry.meta.updated = super::now();
+            entry.meta.totals.clone()
+        })
+        .unwrap_or_default();
+
+    let mut notes = Vec::new();
+    if let Some(reason) = &stop_reason {
+        notes.push(format!("{NOTE_PREFIX} {reason}"));
+    }
+    if let Some(text) = &error_text {
+        notes.push(format!("{NOTE_PREFIX} error: {}", text.trim_start_matches("zen: ")));
+    }
+    if answer.finish.as_deref() == Some("length") {
+        notes.push(format!("{NOTE_PREFIX} the answer hit max_tokens (finish_reason: length)"));
+    }
+    if answer.usage.is_some() || error.is_none() {
+        notes.push(usage_note(answer.usage.as_ref(), &totals));
+    }
+    renderer.push(answer.footer(&notes));
+    let stats = renderer.finish().await;
+
+    save_answer(&turn, &answer, end.clone());
+    app.registry.end_turn(&turn.session);
+    app.save_index().await;
+
+    tracing::info!(
+        "turn {} done in {:?}: {} bytes, {} flushes, end {:?}",
+        turn.session,
+        started.elapsed(),
+        answer.content.len(),
+        stats.flushes,
+        end
+    );
+    if let Some(text) = &error_text {
+        ui.notify(text, "error").await;
+    } else if stats.buffer_gone && stop_reason.is_none() {
+        ui.notify("zen: the chat buffer went away mid-answer; what arrived is saved. :ZenList reopens it.", "warn").await;
+    }
+    let usage = answer.usage.clone().unwrap_or_default();
+    ui.emit(
+        "ZenStreamDone",
+        &json!({
+            "session": turn.session, "name": turn.name, "model": turn.model,
+            "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+            "cost": usage.cost, "error": error_text, "stopped": stop_reason,
+            "session_cost": totals.cost, "flushes": stats.flushes,
+        }),
+    )
+    .await;
+}
+
+/// Sends the request and feeds the answer to the renderer until it ends, fails or is cancelled.
+async fn stream_answer(turn: &Turn, answer: &mut Answer, renderer: &Renderer) -> Result<(), ChatError> {
+    let app = &turn.app;
+    let ready = app.ready().map_err(|_| ChatError::Truncated)?;
+    let token = &turn.cancel.token;
+    let key = tokio::select! {
+        _ = token.cancelled() => return Ok(()),
+        k = app.api_key(&turn.cfg) => k?,
+    };
+    let request = ChatRequest {
+        cfg: &turn.cfg,
+        model: &turn.model,
+        temperature: turn.temperature,
+        messages: &turn.messages,
+        session_id: &turn.session,
+    };
+    let mut events = tokio::select! {
+        _ = token.cancelled() => return Ok(()),
+        s = ready.client.open(&request, &key, token) => s?,
+    };
+    let mut last_save = Instant::now();
+    loop {
+        let item = tokio::select! {
+            biased;
+            _ = token.cancelled() => return Ok(()),
+            item = events.next() => item,
+        };
+        let Some(item) = item else { return Ok(()) };
+        for event in item? {
+            if let Some(text) = answer.apply(event) {
+                renderer.push(text);
+            }
+        }
+        if answer.done {
+            return Ok(());
+        }
+        if last_save.elapsed() >= SAVE_EVERY && answer.content.len() > answer.saved_upto {
+            let text = answer.content[answer.saved_upto..].to_string();
+            if let Err(e) = ready.store.append(&turn.session, &Record::Partial { text }, false) {
+                tracing::error!("saving partial answer: {e:#}");
+            }
+            answer.saved_upto = answer.content.len();
+            last_save = Instant::now();
+        }
+    }
+}
+
+fn save_answer(turn: &Turn, answer: &Answer, end: Option<String>) {
+    let Ok(ready) = turn.app.ready() else { return };
+    if answer.content.is_empty() && answer.reasoning.is_empty() {
+        return;
+    }
+    let mut message = Message::new(Role::Assistant, answer.content.clone());
+    message.reasoning = (!answer.reasoning.is_empty()).then(|| answer.reasoning.clone());
+    message.model = Some(turn.model.clone());
+    message.usage = answer.usage.clone();
+    message.end = end;
+    if let Err(e) = ready.store.append(&turn.session, &Record::Message { message: message.clone() }, true) {
+        tracing::error!("saving answer: {e:#}");
+    }
+    turn.app.registry.with(&turn.session, |entry| {
+        if let Some(history) = entry.history.as_mut() {
+            history.push(message);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn footer_after_text_leaves_an_empty_user_turn() {
+        let mut a = Answer::default();
+        a.apply(StreamEvent::Content("Hi".into()));
+        assert_eq!(a.footer(&["> [zen] n".into()]), "\n\n> [zen] n\n\n## User\n");
+    }
+
+    #[test]
+    fn footer_with_no_text() {
+        let mut a = Answer::default();
+        assert_eq!(a.footer(&["> [zen] error: x".into()]), "> [zen] error: x\n\n## User\n");
+    }
+
+    #[test]
+    fn reasoning_block_then_content() {
+        let mut a = Answer::default();
+        let mut out = String::new();
+        for e in [StreamEvent::Reasoning("think".into()), StreamEvent::Content("ok".into())] {
+            out.push_str(&a.apply(e).unwrap_or_default());
+        }
+        assert_eq!(out, "::: reasoning {{{\nthink\n::: }}}\n\nok");
+    }
+}

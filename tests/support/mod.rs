@@ -1,0 +1,17 @@
+//! Test support: a fake OpenRouter server and a real headless Neovim running the plugin.
+#![allow(dead_code)]
+
+pub mod fake_server;
+pub mod nvim;
+
+pub use fake_server::*;
+pub use nvim::*;
+
+/// A fake server and a Neovim set up against it, in a fresh temporary home.
+pub async fn setup() -> (FakeServer, Nvim, tempfile::TempDir) {
+    let server = FakeServer::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let nv = Nvim::start(Start::new(home.path(), &server.base_url())).await;
+    nv.install_event_counter().await;
+    (server, nv, home)
+}
