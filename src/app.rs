@@ -38,9 +38,9 @@ impl App {
 
     /// The handshake's results, or the message to show when it has not happened.
     pub fn ready(&self) -> Result<&Ready, String> {
-        self.ready
-            .get()
-            .ok_or_else(|| "zen: the backend was not initialised (no hello). Restart Neovim.".to_string())
+        self.ready.get().ok_or_else(|| {
+            "zen: the backend was not initialised (no hello). Restart Neovim.".to_string()
+        })
     }
 
     /// The API key, read on first use and then kept in memory.
@@ -59,7 +59,13 @@ impl App {
         let Ok(ready) = self.ready() else { return };
         if let Err(e) = ready.store.save_index(&self.registry.metas()) {
             tracing::error!("saving sessions.json: {e:#}");
-            ready.ui.notify(&format!("zen: saving the session list failed: {e:#}."), "error").await;
+            ready
+                .ui
+                .notify(
+                    &format!("zen: saving the session list failed: {e:#}."),
+                    "error",
+                )
+                .await;
         }
     }
 

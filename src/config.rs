@@ -14,7 +14,8 @@ use serde_json::Value as Json;
 pub const PROJECT_FILE: &str = ".zen-portal.json";
 
 /// Keys a project file may never set: they run programs or reveal secrets.
-const FORBIDDEN_IN_PROJECT: &[&str] = &["openrouter.api_key_cmd", "openrouter.api_key_env", "binary"];
+const FORBIDDEN_IN_PROJECT: &[&str] =
+    &["openrouter.api_key_cmd", "openrouter.api_key_env", "binary"];
 
 /// Everything the backend needs to know about the user's settings.
 #[derive(Debug, Clone, Deserialize)]
@@ -113,7 +114,9 @@ impl Config {
 
 /// Merges a parsed project file over `base`, refusing keys that run programs or reveal secrets.
 pub fn merge_project(base: &Config, project: &Json) -> anyhow::Result<Config> {
-    let Json::Object(_) = project else { bail!("the file must hold a JSON object") };
+    let Json::Object(_) = project else {
+        bail!("the file must hold a JSON object")
+    };
     for key in FORBIDDEN_IN_PROJECT {
         if lookup(project, key).is_some() {
             bail!("`{key}` may not be set in a project file (it could run code or reveal a secret); set it in setup()");

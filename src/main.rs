@@ -17,7 +17,11 @@ use clap::Parser;
 
 /// Command line of the backend; Neovim passes these, people rarely do.
 #[derive(Parser, Debug)]
-#[command(name = "zen-portal", version, about = "Backend of the zen-portal Neovim plugin")]
+#[command(
+    name = "zen-portal",
+    version,
+    about = "Backend of the zen-portal Neovim plugin"
+)]
 struct Cli {
     /// Where to write the log (never stdout: it carries RPC).
     #[arg(long)]
@@ -51,7 +55,11 @@ fn init_logging(cli: &Cli) {
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(path) else {
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    else {
         return;
     };
     let filter = tracing_subscriber::EnvFilter::try_new(&cli.log_level)

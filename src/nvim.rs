@@ -41,10 +41,18 @@ impl Ui {
     }
 
     /// Creates (but does not show) the chat buffer of a session; returns its number.
-    pub async fn create_chat_buffer(&self, id: &str, name: &str, lines: &[String]) -> anyhow::Result<i64> {
+    pub async fn create_chat_buffer(
+        &self,
+        id: &str,
+        name: &str,
+        lines: &[String],
+    ) -> anyhow::Result<i64> {
         let lines = Value::Array(lines.iter().map(|l| Value::from(l.as_str())).collect());
-        let buf = self.call("create_chat_buffer", vec![id.into(), name.into(), lines]).await?;
-        buf.as_i64().ok_or_else(|| anyhow::anyhow!("zen.ui.create_chat_buffer returned {buf}"))
+        let buf = self
+            .call("create_chat_buffer", vec![id.into(), name.into(), lines])
+            .await?;
+        buf.as_i64()
+            .ok_or_else(|| anyhow::anyhow!("zen.ui.create_chat_buffer returned {buf}"))
     }
 
     /// The lines and session id of a chat buffer; `None` when it is gone or unloaded.
@@ -58,41 +66,59 @@ impl Ui {
 
     /// Appends `header` as a new turn and returns the extmark where the answer streams in.
     pub async fn begin_answer(&self, buf: i64, header: &str) -> anyhow::Result<i64> {
-        let mark = self.call("begin_answer", vec![buf.into(), header.into()]).await?;
-        mark.as_i64().ok_or_else(|| anyhow::anyhow!("the chat buffer {buf} is gone"))
+        let mark = self
+            .call("begin_answer", vec![buf.into(), header.into()])
+            .await?;
+        mark.as_i64()
+            .ok_or_else(|| anyhow::anyhow!("the chat buffer {buf} is gone"))
     }
 
     /// Appends text at the answer's mark (one undo step per answer); false when the buffer is gone.
     pub async fn append(&self, buf: i64, mark: i64, text: &str) -> anyhow::Result<bool> {
-        let ok = self.call("append", vec![buf.into(), mark.into(), text.into()]).await?;
+        let ok = self
+            .call("append", vec![buf.into(), mark.into(), text.into()])
+            .await?;
         Ok(ok.as_bool().unwrap_or(false))
     }
 
     /// Replaces the title line (after a rename or model change).
     pub async fn set_title(&self, buf: i64, title: &str) -> anyhow::Result<()> {
-        self.call("set_title", vec![buf.into(), title.into()]).await.map(drop)
+        self.call("set_title", vec![buf.into(), title.into()])
+            .await
+            .map(drop)
     }
 
     /// Renames a chat buffer to `zen://<name>`.
     pub async fn rename_buffer(&self, buf: i64, name: &str) -> anyhow::Result<()> {
-        self.call("rename_buffer", vec![buf.into(), name.into()]).await.map(drop)
+        self.call("rename_buffer", vec![buf.into(), name.into()])
+            .await
+            .map(drop)
     }
 
     /// Whether the buffer still exists and is loaded.
     pub async fn buffer_alive(&self, buf: i64) -> bool {
-        matches!(self.call("buffer_alive", vec![buf.into()]).await, Ok(Value::Boolean(true)))
+        matches!(
+            self.call("buffer_alive", vec![buf.into()]).await,
+            Ok(Value::Boolean(true))
+        )
     }
 
     /// Shows a one-line message (`vim.notify`); level is "info", "warn" or "error".
     pub async fn notify(&self, message: &str, level: &str) {
-        if let Err(e) = self.call("notify", vec![message.into(), level.into()]).await {
+        if let Err(e) = self
+            .call("notify", vec![message.into(), level.into()])
+            .await
+        {
             tracing::warn!("notify failed: {e:#}");
         }
     }
 
     /// Fires `User <name>` with `payload` (autocmd data on 0.8+, `require('zen').last_event()` everywhere).
     pub async fn emit(&self, name: &str, payload: &Json) {
-        if let Err(e) = self.call("emit", vec![name.into(), json_to_value(payload.clone())]).await {
+        if let Err(e) = self
+            .call("emit", vec![name.into(), json_to_value(payload.clone())])
+            .await
+        {
             tracing::warn!("emit {name} failed: {e:#}");
         }
     }

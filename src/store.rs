@@ -51,7 +51,10 @@ impl Store {
                 .create(&d)
                 .with_context(|| format!("creating {}", d.display()))?;
         }
-        Ok(Store { dir: dir.to_path_buf(), index_lock: Mutex::new(()) })
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            index_lock: Mutex::new(()),
+        })
     }
 
     fn index_path(&self) -> PathBuf {
@@ -68,7 +71,9 @@ impl Store {
         let path = self.index_path();
         let text = match fs::read_to_string(&path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return self.rebuild_index(vec![]),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return self.rebuild_index(vec![])
+            }
             Err(e) => return (vec![], vec![format!("reading {}: {e}", path.display())]),
         };
         match serde_json::from_str::<Vec<SessionMeta>>(&text) {
@@ -87,7 +92,9 @@ impl Store {
 
     fn rebuild_index(&self, mut warnings: Vec<String>) -> (Vec<SessionMeta>, Vec<String>) {
         let mut list = Vec::new();
-        let Ok(entries) = fs::read_dir(self.dir.join("history")) else { return (list, warnings) };
+        let Ok(entries) = fs::read_dir(self.dir.join("history")) else {
+            return (list, warnings);
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.extension().and_then(|e| e.to_str()) != Some("jsonl") {
@@ -125,9 +132,11 @@ impl Store {
             .mode(0o600)
             .open(&path)
             .with_context(|| format!("opening {}", path.display()))?;
-        file.write_all(&line).with_context(|| format!("writing {}", path.display()))?;
+        file.write_all(&line)
+            .with_context(|| format!("writing {}", path.display()))?;
         if sync {
-            file.sync_data().with_context(|| format!("syncing {}", path.display()))?;
+            file.sync_data()
+                .with_context(|| format!("syncing {}", path.display()))?;
         }
         Ok(())
     }
@@ -163,7 +172,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 fn read_history(path: &Path) -> Loaded {
-    let mut loaded = Loaded { messages: vec![], meta: None, warnings: vec![] };
+    let mut loaded = Loaded {
+        messages: vec![],
+        meta: None,
+        warnings: vec![],
+    };
     let text = match File::open(path).and_then(|mut f| {
         let mut s = Vec::new();
         std::io::Read::read_to_end(&mut f, &mut s).map(|_| s)
@@ -171,7 +184,9 @@ fn read_history(path: &Path) -> Loaded {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return loaded,
         Err(e) => {
-            loaded.warnings.push(format!("reading {}: {e}", path.display()));
+            loaded
+                .warnings
+                .push(format!("reading {}: {e}", path.display()));
             return loaded;
         }
     };
@@ -229,17 +244,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let user = Message::new(Role::User, "hi".into());
-        store.append("s1", &Record::Message { message: user.clone() }, true).unwrap();
+        store
+            .append(
+                "s1",
+                &Record::Message {
+                    message: user.clone(),
+                },
+                true,
+            )
+            .unwrap();
         let path = store.history_path("s1");
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(b"{not json\n").unwrap();
         let answer = Message::new(Role::Assistant, "hello".into());
-        store.append("s1", &Record::Message { message: answer }, true).unwrap();
+        store
+            .append("s1", &Record::Message { message: answer }, true)
+            .unwrap();
         let loaded = store.load_history("s1");
         assert_eq!(loaded.messages.len(), 2);
         assert_eq!(loaded.messages[1].content, "hello");
         assert_eq!(loaded.warnings.len(), 1);
-        assert!(loaded.warnings[0].contains("line 2"), "{:?}", loaded.warnings);
+        assert!(
+            loaded.warnings[0].contains("line 2"),
+            "{:?}",
+            loaded.warnings
+        );
     }
 
     #[test]
@@ -247,9 +276,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let user = Message::new(Role::User, "hi".into());
-        store.append("s1", &Record::Message { message: user }, true).unwrap();
-        store.append("s1", &Record::Partial { text: "Hel".into() }, false).unwrap();
-        store.append("s1", &Record::Partial { text: "lo".into() }, false).unwrap();
+        store
+            .append("s1", &Record::Message { message: user }, true)
+            .unwrap();
+        store
+            .append("s1", &Record::Partial { text: "Hel".into() }, false)
+            .unwrap();
+        store
+            .append("s1", &Record::Partial { text: "lo".into() }, false)
+            .unwrap();
         let loaded = store.load_history("s1");
         assert_eq!(loaded.messages[1].content, "Hello");
         assert_eq!(loaded.messages[1].end.as_deref(), Some("interrupted"));
@@ -265,9 +300,10 @@ mod tests {
         let (list, warnings) = store.load_index();
         assert_eq!(list.len(), 1);
         assert!(warnings[0].contains("corrupt"), "{warnings:?}");
-        let aside = fs::read_dir(dir.path()).unwrap().flatten().any(|e| {
-            e.file_name().to_string_lossy().contains("corrupt")
-        });
+        let aside = fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().contains("corrupt"));
         assert!(aside, "the corrupt file is kept");
     }
 

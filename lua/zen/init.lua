@@ -31,7 +31,10 @@ function M.new(kind, args)
   if kind ~= "openrouter" then
     error(("zen: unknown session kind '%s'. Known: openrouter."):format(kind), 0)
   end
-  local result = backend.request("new_chat", { args = args or vim.empty_dict(), cwd = vim.fn.getcwd() })
+  if not args or next(args) == nil then
+    args = vim.empty_dict()
+  end
+  local result = backend.request("new_chat", { args = args, cwd = vim.fn.getcwd() })
   remember(result)
   ui.show(result.buf, config.get().layout)
   return result

@@ -68,7 +68,8 @@ pub struct Client {
 }
 
 /// The events of one answer, in order; ends after `Done` or an error.
-pub type EventStream = std::pin::Pin<Box<dyn Stream<Item = Result<Vec<StreamEvent>, ChatError>> + Send>>;
+pub type EventStream =
+    std::pin::Pin<Box<dyn Stream<Item = Result<Vec<StreamEvent>, ChatError>> + Send>>;
 
 impl Client {
     /// Builds the client; `stall_timeout_ms` bounds the wait for each read of the body.
@@ -102,10 +103,17 @@ impl Client {
             }
             let backoff = req.cfg.retry_base_ms.saturating_mul(1 << attempt.min(6));
             let wait = match &err {
-                ChatError::Http { retry_after: Some(s), .. } => Duration::from_secs(*s),
+                ChatError::Http {
+                    retry_after: Some(s),
+                    ..
+                } => Duration::from_secs(*s),
                 _ => Duration::from_millis(backoff),
             };
-            tracing::info!("request failed ({}); retry {} in {wait:?}", err.kind(), attempt + 1);
+            tracing::info!(
+                "request failed ({}); retry {} in {wait:?}",
+                err.kind(),
+                attempt + 1
+            );
             attempt += 1;
             tokio::select! {
                 _ = cancel.cancelled() => return Err(err),
@@ -114,8 +122,15 @@ impl Client {
         }
     }
 
-    async fn open_once(&self, req: &ChatRequest<'_>, key: &ApiKey) -> Result<EventStream, ChatError> {
-        let url = format!("{}/chat/completions", req.cfg.base_url.trim_end_matches('/'));
+    async fn open_once(
+        &self,
+        req: &ChatRequest<'_>,
+        key: &ApiKey,
+    ) -> Result<EventStream, ChatError> {
+        let url = format!(
+            "{}/chat/completions",
+            req.cfg.base_url.trim_end_matches('/')
+        );
         let response = self
             .http
             .post(&url)
@@ -127,7 +142,10 @@ impl Client {
             .json(&req.body())
             .send()
             .await
-            .map_err(|e| ChatError::Connect { url: url.clone(), reason: reason_of(&e) })?;
+            .map_err(|e| ChatError::Connect {
+                url: url.clone(),
+                reason: reason_of(&e),
+            })?;
         let status = response.status().as_u16();
         if status != 200 {
             let retry_after = response
@@ -140,7 +158,12 @@ impl Client {
                 Ok(Ok(text)) => super::error::body_message(&text),
                 _ => String::new(),
             };
-            return Err(ChatError::Http { status, message, retry_after, model: req.model.to_string() });
+            return Err(ChatError::Http {
+                status,
+                message,
+                retry_after,
+                model: req.model.to_string(),
+            });
         }
         let content_type = response
             .headers()
@@ -149,18 +172,32 @@ impl Client {
             .unwrap_or("")
             .to_string();
         if !content_type.starts_with("text/event-stream") {
-            let shown = if content_type.is_empty() { "no content type".into() } else { content_type };
-            return Err(ChatError::NotEventStream { url, content_type: shown });
+            let shown = if content_type.is_empty() {
+                "no content type".into()
+            } else {
+                content_type
+            };
+            return Err(ChatError::NotEventStream {
+                url,
+                content_type: shown,
+            });
         }
         let stall_secs = self.stall.as_secs().max(1);
-        let events = response.bytes_stream().eventsource().map(move |item| match item {
-            Ok(event) => parse_data(&event.data),
-            Err(EventStreamError::Transport(e)) if e.is_timeout() => {
-                Err(ChatError::Stalled { secs: stall_secs })
-            }
-            Err(EventStreamError::Transport(e)) => Err(ChatError::Read { reason: reason_of(&e) }),
-            Err(e) => Err(ChatError::Malformed { detail: e.to_string() }),
-        });
+        let events = response
+            .bytes_stream()
+            .eventsource()
+            .map(move |item| match item {
+                Ok(event) => parse_data(&event.data),
+                Err(EventStreamError::Transport(e)) if e.is_timeout() => {
+                    Err(ChatError::Stalled { secs: stall_secs })
+                }
+                Err(EventStreamError::Transport(e)) => Err(ChatError::Read {
+                    reason: reason_of(&e),
+                }),
+                Err(e) => Err(ChatError::Malformed {
+                    detail: e.to_string(),
+                }),
+            });
         Ok(Box::pin(events))
     }
 }
@@ -185,15 +222,26 @@ mod tests {
 
     #[test]
     fn body_has_model_messages_stream_and_fallbacks() {
-        let mut cfg = OpenRouter::default();
-        cfg.fallback_models = vec!["openai/gpt-4o".into()];
-        cfg.reasoning = Some(json!({"effort": "high"}));
+        let cfg = OpenRouter {
+            fallback_models: vec!["openai/gpt-4o".into()],
+            reasoning: Some(json!({"effort": "high"})),
+            ..OpenRouter::default()
+        };
         let msgs = vec![Message::new(Role::User, "hi".into())];
-        let req = ChatRequest { cfg: &cfg, model: "a/b", temperature: Some(0.2), messages: &msgs, session_id: "s1" };
+        let req = ChatRequest {
+            cfg: &cfg,
+            model: "a/b",
+            temperature: Some(0.2),
+            messages: &msgs,
+            session_id: "s1",
+        };
         let body = req.body();
         assert_eq!(body["model"], "a/b");
         assert_eq!(body["stream"], true);
-        assert_eq!(body["messages"][0], json!({"role": "user", "content": "hi"}));
+        assert_eq!(
+            body["messages"][0],
+            json!({"role": "user", "content": "hi"})
+        );
         assert_eq!(body["models"], json!(["a/b", "openai/gpt-4o"]));
         assert_eq!(body["temperature"], 0.2);
         assert_eq!(body["reasoning"]["effort"], "high");

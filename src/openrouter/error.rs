@@ -8,12 +8,21 @@ use thiserror::Error;
 pub enum ChatError {
     #[error("zen: no API key: ${env} is not set. Export it before starting Neovim, or set openrouter.api_key_cmd.")]
     MissingKey { env: String },
-    #[error("zen: openrouter.api_key_cmd ({program}) failed: {reason}. Run it in a shell to see why.")]
+    #[error(
+        "zen: openrouter.api_key_cmd ({program}) failed: {reason}. Run it in a shell to see why."
+    )]
     KeyCommand { program: String, reason: String },
-    #[error("zen: cannot connect to {url} ({reason}). Check your network and openrouter.base_url.")]
+    #[error(
+        "zen: cannot connect to {url} ({reason}). Check your network and openrouter.base_url."
+    )]
     Connect { url: String, reason: String },
     #[error("{}", http_message(*.status, .message, *.retry_after, .model))]
-    Http { status: u16, message: String, retry_after: Option<u64>, model: String },
+    Http {
+        status: u16,
+        message: String,
+        retry_after: Option<u64>,
+        model: String,
+    },
     #[error("zen: {url} answered {content_type}, not an event stream. Check openrouter.base_url.")]
     NotEventStream { url: String, content_type: String },
     #[error("zen: the provider failed mid-answer ({code}: {message}). The partial answer is kept; submit again to retry.")]
@@ -33,7 +42,11 @@ impl ChatError {
     pub fn retryable(&self) -> bool {
         match self {
             ChatError::Connect { .. } => true,
-            ChatError::Http { status, retry_after, .. } => {
+            ChatError::Http {
+                status,
+                retry_after,
+                ..
+            } => {
                 matches!(status, 408 | 500 | 502 | 503 | 504 | 529)
                     || (*status == 429 && retry_after.is_none_or(|s| s <= 10))
             }
@@ -59,7 +72,11 @@ impl ChatError {
 }
 
 fn http_message(status: u16, message: &str, retry_after: Option<u64>, model: &str) -> String {
-    let detail = if message.is_empty() { String::new() } else { format!(": {message}") };
+    let detail = if message.is_empty() {
+        String::new()
+    } else {
+        format!(": {message}")
+    };
     match status {
         400 => format!("zen: OpenRouter rejected the request (400{detail}). Check the model's parameters (temperature, reasoning, max_tokens)."),
         401 => format!("zen: OpenRouter rejected the API key (401{detail}). Check the key in $OPENROUTER_API_KEY or openrouter.api_key_cmd."),
@@ -118,13 +135,19 @@ mod tests {
         let text = e.to_string();
         assert!(text.contains("Retry after 30 s"), "{text}");
         assert!(text.contains("Free models"), "{text}");
-        assert!(!e.retryable(), "a long Retry-After is reported, not waited out");
+        assert!(
+            !e.retryable(),
+            "a long Retry-After is reported, not waited out"
+        );
     }
 
     #[test]
     fn error_body_message_is_extracted() {
         let body = r#"{"error":{"code":401,"message":"No auth credentials found"}}"#;
         assert_eq!(body_message(body), "No auth credentials found");
-        assert_eq!(body_message("<html><body>Bad gateway</body></html>"), "the body was an HTML page, not JSON");
+        assert_eq!(
+            body_message("<html><body>Bad gateway</body></html>"),
+            "the body was an HTML page, not JSON"
+        );
     }
 }

@@ -38,13 +38,18 @@ pub async fn resolve(cfg: &OpenRouter) -> Result<ApiKey, ChatError> {
     }
     match std::env::var(&cfg.api_key_env) {
         Ok(key) if !key.trim().is_empty() => Ok(ApiKey(key.trim().to_string())),
-        _ => Err(ChatError::MissingKey { env: cfg.api_key_env.clone() }),
+        _ => Err(ChatError::MissingKey {
+            env: cfg.api_key_env.clone(),
+        }),
     }
 }
 
 async fn run_key_command(cmd: &[String]) -> Result<ApiKey, ChatError> {
     let program = cmd[0].clone();
-    let fail = |reason: String| ChatError::KeyCommand { program: program.clone(), reason };
+    let fail = |reason: String| ChatError::KeyCommand {
+        program: program.clone(),
+        reason,
+    };
     let output = tokio::process::Command::new(&cmd[0])
         .args(&cmd[1..])
         .stdin(std::process::Stdio::null())

@@ -98,7 +98,10 @@ pub fn parse_data(data: &str) -> Result<Vec<StreamEvent>, ChatError> {
             serde_json::Value::Null => "error".into(),
             other => other.to_string(),
         };
-        return Err(ChatError::MidStream { code, message: err.message });
+        return Err(ChatError::MidStream {
+            code,
+            message: err.message,
+        });
     }
     let mut events = Vec::new();
     for choice in chunk.choices.into_iter().take(1) {
@@ -118,8 +121,14 @@ pub fn parse_data(data: &str) -> Result<Vec<StreamEvent>, ChatError> {
         events.push(StreamEvent::Usage(Usage {
             prompt_tokens: u.prompt_tokens,
             completion_tokens: u.completion_tokens,
-            cached_tokens: u.prompt_tokens_details.and_then(|d| d.cached_tokens).unwrap_or(0),
-            reasoning_tokens: u.completion_tokens_details.and_then(|d| d.reasoning_tokens).unwrap_or(0),
+            cached_tokens: u
+                .prompt_tokens_details
+                .and_then(|d| d.cached_tokens)
+                .unwrap_or(0),
+            reasoning_tokens: u
+                .completion_tokens_details
+                .and_then(|d| d.reasoning_tokens)
+                .unwrap_or(0),
             cost: u.cost,
         }));
     }
@@ -208,14 +217,18 @@ mod tests {
 
     #[test]
     fn usage_with_empty_choices() {
-        let events = parse_data(r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"cost":0.5}}"#).unwrap();
+        let events = parse_data(
+            r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"cost":0.5}}"#,
+        )
+        .unwrap();
         assert_eq!(events.len(), 1);
         assert!(matches!(&events[0], StreamEvent::Usage(u) if u.completion_tokens == 4));
     }
 
     #[test]
     fn reasoning_delta() {
-        let events = parse_data(r#"{"choices":[{"delta":{"reasoning":"hmm","content":null}}]}"#).unwrap();
+        let events =
+            parse_data(r#"{"choices":[{"delta":{"reasoning":"hmm","content":null}}]}"#).unwrap();
         assert_eq!(events, vec![StreamEvent::Reasoning("hmm".into())]);
     }
 }

@@ -8,6 +8,7 @@ use serde_json::{json, Value as Json};
 
 use super::{args, Reply};
 use crate::app::Shared;
+use crate::session::registry::Cancel;
 use crate::session::transcript::{self, same_text};
 use crate::session::turn::{self, Turn};
 use crate::session::{validate_name, Message, Role, SessionMeta};
@@ -15,7 +16,7 @@ use crate::store::Record;
 
 #[derive(Deserialize)]
 struct NewChat {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::map_or_empty_list")]
     args: HashMap<String, String>,
     cwd: PathBuf,
 }
@@ -26,7 +27,11 @@ const NEW_CHAT_KEYS: &[&str] = &["model", "temperature", "name", "dir", "prompt"
 pub async fn new_chat(app: &Shared, arg: Json) -> Reply {
     let req: NewChat = args(arg)?;
     let ready = app.ready()?;
-    if let Some(bad) = req.args.keys().find(|k| !NEW_CHAT_KEYS.contains(&k.as_str())) {
+    if let Some(bad) = req
+        .args
+        .keys()
+        .find(|k| !NEW_CHAT_KEYS.contains(&k.as_str()))
+    {
         return Err(format!(
             "zen: unknown argument '{bad}' for :ZenNew openrouter. Known: {}.",
             NEW_CHAT_KEYS.join(", ")
@@ -39,8 +44,15 @@ pub async fn new_chat(app: &Shared, arg: Json) -> Reply {
     let dir = dir
         .canonicalize()
         .map_err(|e| format!("zen: dir={} cannot be used ({e}).", dir.display()))?;
-    let (cfg, _) = ready.config.for_dir(&dir).map_err(|e| format!("zen: {e:#}."))?;
-    let model = req.args.get("model").cloned().unwrap_or(cfg.openrouter.default_model.clone());
+    let (cfg, _) = ready
+        .config
+        .for_dir(&dir)
+        .map_err(|e| format!("zen: {e:#}."))?;
+    let model = req
+        .args
+        .get("model")
+        .cloned()
+        .unwrap_or(cfg.openrouter.default_model.clone());
     if model.trim().is_empty() {
         return Err("zen: model= is empty. Give a model id such as openai/gpt-4o.".into());
     }
@@ -52,7 +64,9 @@ pub async fn new_chat(app: &Shared, arg: Json) -> Reply {
         Some(n) => {
             validate_name(n)?;
             if app.registry.name_taken(n) {
-                return Err(format!("zen: a session is already called '{n}'. Pick another name."));
+                return Err(format!(
+                    "zen: a session is already called '{n}'. Pick another name."
+                ));
             }
             n.clone()
         }
@@ -72,7 +86,6 @@ pub async fn new_chat(app: &Shared, arg: Json) -> Reply {
     let mut lines = transcript::render(&transcript::title(&name, &model), &[]);
     let prompt = req.args.get("prompt").filter(|p| !p.trim().is_empty());
     if let Some(p) = prompt {
-        lines.pop();
         lines.extend(p.split('\n').map(String::from));
     }
     let buf = ready
@@ -90,7 +103,9 @@ pub async fn new_chat(app: &Shared, arg: Json) -> Reply {
 fn parse_temperature(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(t) if (0.0..=2.0).contains(&t) => Ok(t),
-        _ => Err(format!("zen: temperature={text} must be a number from 0 to 2.")),
+        _ => Err(format!(
+            "zen: temperature={text} must be a number from 0 to 2."
+        )),
     }
 }
 
@@ -122,9 +137,16 @@ async fn session_of_buffer(app: &Shared, buf: i64) -> Result<String, String> {
         return Ok(id);
     }
     let ready = app.ready()?;
-    let chat = ready.ui.read_chat(buf).await.map_err(|e| format!("zen: {e:#}."))?;
+    let chat = ready
+        .ui
+        .read_chat(buf)
+        .await
+        .map_err(|e| format!("zen: {e:#}."))?;
     let Some(id) = chat.and_then(|c| c.session) else {
-        return Err("zen: this buffer is not a zen chat. Open one with :ZenNew openrouter or :ZenList.".into());
+        return Err(
+            "zen: this buffer is not a zen chat. Open one with :ZenNew openrouter or :ZenList."
+                .into(),
+        );
     };
     if app.registry.with(&id, |e| e.buf = Some(buf)).is_none() {
         return Err("zen: this chat's session no longer exists (killed?). Start a new one with :ZenNew openrouter.".into());
@@ -133,6 +155,21 @@ async fn session_of_buffer(app: &Shared, buf: i64) -> Result<String, String> {
 }
 
 async fn start_turn(app: &Shared, id: &str, buf: i64) -> Result<(), String> {
+    let cancel = app.registry.start_turn(id)?;
+    let started = prepare_turn(app, id, buf, cancel).await;
+    if started.is_err() {
+        app.registry.end_turn(id);
+    }
+    started
+}
+
+/// Reads the buffer, saves the prompt, opens the answer and spawns the turn.
+async fn prepare_turn(
+    app: &Shared,
+    id: &str,
+    buf: i64,
+    cancel: std::sync::Arc<Cancel>,
+) -> Result<(), String> {
     let ready = app.ready()?;
     let chat = ready
         .ui
@@ -142,21 +179,29 @@ async fn start_turn(app: &Shared, id: &str, buf: i64) -> Result<(), String> {
         .ok_or("zen: the chat buffer is not loaded.")?;
     let messages = transcript::parse(&chat.lines);
     if messages.last().is_none_or(|m| m.role != Role::User) {
-        return Err("zen: nothing to send. Type your message under the last '## User' header.".into());
+        return Err(
+            "zen: nothing to send. Type your message under the last '## User' header.".into(),
+        );
     }
-    let meta = app.registry.with(id, |e| e.meta.clone()).ok_or("zen: the session is gone.")?;
-    let (cfg, _) = ready.config.for_dir(&meta.dir).map_err(|e| format!("zen: {e:#}."))?;
-    let cancel = app.registry.start_turn(id)?;
+    let meta = app
+        .registry
+        .with(id, |e| e.meta.clone())
+        .ok_or("zen: the session is gone.")?;
+    let (cfg, _) = ready
+        .config
+        .for_dir(&meta.dir)
+        .map_err(|e| format!("zen: {e:#}."))?;
     record_conversation(app, id, &messages);
-    let model = meta.model.clone().unwrap_or(cfg.openrouter.default_model.clone());
+    let model = meta
+        .model
+        .clone()
+        .unwrap_or(cfg.openrouter.default_model.clone());
     let header = format!("{} · {model}", transcript::header(Role::Assistant));
-    let mark = match ready.ui.begin_answer(buf, &header).await {
-        Ok(mark) => mark,
-        Err(e) => {
-            app.registry.end_turn(id);
-            return Err(format!("zen: {e:#}."));
-        }
-    };
+    let mark = ready
+        .ui
+        .begin_answer(buf, &header)
+        .await
+        .map_err(|e| format!("zen: {e:#}."))?;
     let temperature = meta.temperature.or(cfg.openrouter.temperature);
     let turn = Turn {
         app: app.clone(),
@@ -183,17 +228,24 @@ fn record_conversation(app: &Shared, id: &str, messages: &[Message]) {
         .with(id, |e| e.history.clone())
         .flatten()
         .unwrap_or_else(|| ready.store.load_history(id).messages);
-    let records: Vec<Record> = if stored.len() <= messages.len() && same_text(&stored, &messages[..stored.len()]) {
-        messages[stored.len()..].iter().map(|m| Record::Message { message: m.clone() }).collect()
-    } else {
-        vec![Record::Rewrite { messages: messages.to_vec() }]
-    };
+    let records: Vec<Record> =
+        if stored.len() <= messages.len() && same_text(&stored, &messages[..stored.len()]) {
+            messages[stored.len()..]
+                .iter()
+                .map(|m| Record::Message { message: m.clone() })
+                .collect()
+        } else {
+            vec![Record::Rewrite {
+                messages: messages.to_vec(),
+            }]
+        };
     for record in &records {
         if let Err(e) = ready.store.append(id, record, true) {
             tracing::error!("saving prompt: {e:#}");
         }
     }
-    app.registry.with(id, |e| e.history = Some(messages.to_vec()));
+    app.registry
+        .with(id, |e| e.history = Some(messages.to_vec()));
 }
 
 /// Which session a request means: by name, else the one shown in a buffer.
@@ -208,7 +260,10 @@ pub struct Target {
 impl Target {
     /// The session shown in `buf`.
     pub fn for_buf(buf: i64) -> Target {
-        Target { buf: Some(buf), name: None }
+        Target {
+            buf: Some(buf),
+            name: None,
+        }
     }
 }
 
@@ -224,7 +279,8 @@ pub fn target_session(app: &Shared, target: &Target) -> Option<String> {
 /// Cancels the running answer; what arrived stays, marked as stopped.
 pub async fn stop(app: &Shared, arg: Json) -> Reply {
     let target: Target = args(arg)?;
-    let id = target_session(app, &target).ok_or("zen: no chat here to stop. Run :ZenStop in a chat buffer.")?;
+    let id = target_session(app, &target)
+        .ok_or("zen: no chat here to stop. Run :ZenStop in a chat buffer.")?;
     let stopped = app.registry.cancel(&id, "stopped");
     Ok(json!({"stopped": stopped}))
 }
@@ -256,7 +312,10 @@ pub async fn set_model(app: &Shared, arg: Json) -> Reply {
         .ok_or("zen: the session is gone.")?;
     app.save_index().await;
     if let Some(buf) = buf {
-        let _ = ready.ui.set_title(buf, &transcript::title(&name, &model)).await;
+        let _ = ready
+            .ui
+            .set_title(buf, &transcript::title(&name, &model))
+            .await;
     }
     Ok(json!({"id": id, "model": model}))
 }

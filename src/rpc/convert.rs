@@ -16,10 +16,7 @@ pub fn value_to_json(value: Value) -> Json {
             .unwrap_or(Json::Null),
         Value::F32(f) => serde_json::Number::from_f64(f as f64).map_or(Json::Null, Json::Number),
         Value::F64(f) => serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number),
-        Value::String(s) => Json::String(match s.into_str() {
-            Some(s) => s,
-            None => String::new(),
-        }),
+        Value::String(s) => Json::String(s.into_str().unwrap_or_default()),
         Value::Binary(b) => Json::String(String::from_utf8_lossy(&b).into_owned()),
         Value::Array(a) => Json::Array(a.into_iter().map(value_to_json).collect()),
         Value::Map(m) => Json::Object(
@@ -56,9 +53,11 @@ pub fn json_to_value(json: Json) -> Value {
         }
         Json::String(s) => Value::from(s),
         Json::Array(a) => Value::Array(a.into_iter().map(json_to_value).collect()),
-        Json::Object(o) => {
-            Value::Map(o.into_iter().map(|(k, v)| (Value::from(k), json_to_value(v))).collect())
-        }
+        Json::Object(o) => Value::Map(
+            o.into_iter()
+                .map(|(k, v)| (Value::from(k), json_to_value(v)))
+                .collect(),
+        ),
     }
 }
 

@@ -29,23 +29,33 @@ pub async fn hello(app: &Shared, nvim: Nvim, arg: Json) -> Reply {
     }
     let config = Config::from_json(hello.config).map_err(|e| format!("zen: {e:#}."))?;
     let store = Store::open(&config.state_dir).map_err(|e| format!("zen: {e:#}."))?;
-    let client = Client::new(&config.openrouter).map_err(|e| format!("zen: building the HTTP client: {e:#}."))?;
+    let client = Client::new(&config.openrouter)
+        .map_err(|e| format!("zen: building the HTTP client: {e:#}."))?;
     let (sessions, warnings) = store.load_index();
     load_sessions(&app.registry, sessions);
     let ui = ui_for(nvim.clone());
-    let _ = nvim.set_client_info(
-        "zen-portal",
-        vec![("major".into(), 0.into()), ("minor".into(), 1.into())],
-        "remote",
-        vec![],
-        vec![],
-    )
-    .await;
-    app.set_ready(Ready { config, store, client, ui: ui.clone() });
+    let _ = nvim
+        .set_client_info(
+            "zen-portal",
+            vec![("major".into(), 0.into()), ("minor".into(), 1.into())],
+            "remote",
+            vec![],
+            vec![],
+        )
+        .await;
+    app.set_ready(Ready {
+        config,
+        store,
+        client,
+        ui: ui.clone(),
+    });
     for w in warnings {
         ui.notify(&format!("zen: {w}."), "warn").await;
     }
-    tracing::info!("ready: protocol {PROTOCOL}, {} sessions", app.registry.metas().len());
+    tracing::info!(
+        "ready: protocol {PROTOCOL}, {} sessions",
+        app.registry.metas().len()
+    );
     Ok(ours)
 }
 

@@ -35,6 +35,19 @@ pub fn args<T: DeserializeOwned>(json: Json) -> Result<T, String> {
     serde_json::from_value(json).map_err(|e| format!("zen: bad request arguments ({e})."))
 }
 
+/// Reads a map that Lua may have sent as `{}`, which crosses as an empty array.
+pub fn map_or_empty_list<'de, D, V>(de: D) -> Result<std::collections::HashMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: DeserializeOwned,
+{
+    use serde::Deserialize;
+    match Json::deserialize(de)? {
+        Json::Array(a) if a.is_empty() => Ok(Default::default()),
+        other => serde_json::from_value(other).map_err(serde::de::Error::custom),
+    }
+}
+
 #[derive(Clone)]
 struct Handler {
     app: Shared,
@@ -44,8 +57,17 @@ struct Handler {
 impl nvim_rs::Handler for Handler {
     type Writer = Writer;
 
-    async fn handle_request(&self, name: String, args: Vec<Value>, nvim: Nvim) -> Result<Value, Value> {
-        let arg = args.into_iter().next().map(value_to_json).unwrap_or(Json::Null);
+    async fn handle_request(
+        &self,
+        name: String,
+        args: Vec<Value>,
+        nvim: Nvim,
+    ) -> Result<Value, Value> {
+        let arg = args
+            .into_iter()
+            .next()
+            .map(value_to_json)
+            .unwrap_or(Json::Null);
         let app = &self.app;
         let reply = match name.as_str() {
             "hello" => lifecycle::hello(app, nvim, arg).await,
@@ -70,7 +92,11 @@ impl nvim_rs::Handler for Handler {
     }
 
     async fn handle_notify(&self, name: String, args: Vec<Value>, _nvim: Nvim) {
-        let arg = args.into_iter().next().map(value_to_json).unwrap_or(Json::Null);
+        let arg = args
+            .into_iter()
+            .next()
+            .map(value_to_json)
+            .unwrap_or(Json::Null);
         if name == "buffer_closed" {
             sessions::buffer_closed(&self.app, arg);
         } else {

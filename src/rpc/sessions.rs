@@ -42,10 +42,15 @@ struct Named {
 
 fn resolve(app: &Shared, named: &Named) -> Result<String, String> {
     if let Some(id) = named.id.as_deref().filter(|i| !i.is_empty()) {
-        return app.registry.by_name(id).ok_or(format!("zen: no session '{id}'. :ZenList shows them."));
+        return app
+            .registry
+            .by_name(id)
+            .ok_or(format!("zen: no session '{id}'. :ZenList shows them."));
     }
     if let Some(name) = named.name.as_deref().filter(|n| !n.is_empty()) {
-        return app.registry.by_name(name).ok_or(format!("zen: no session called '{name}'. :ZenList shows them."));
+        return app.registry.by_name(name).ok_or(format!(
+            "zen: no session called '{name}'. :ZenList shows them."
+        ));
     }
     named
         .buf
@@ -58,7 +63,10 @@ pub async fn open(app: &Shared, arg: Json) -> Reply {
     let named: Named = args(arg)?;
     let ready = app.ready()?;
     let id = resolve(app, &named)?;
-    let (meta, buf) = app.registry.with(&id, |e| (e.meta.clone(), e.buf)).ok_or("zen: the session is gone.")?;
+    let (meta, buf) = app
+        .registry
+        .with(&id, |e| (e.meta.clone(), e.buf))
+        .ok_or("zen: the session is gone.")?;
     if let Some(buf) = buf {
         if ready.ui.buffer_alive(buf).await {
             return Ok(json!({"id": id, "buf": buf, "name": meta.name}));
@@ -88,7 +96,10 @@ pub async fn kill(app: &Shared, arg: Json) -> Reply {
     let ready = app.ready()?;
     let id = resolve(app, &named)?;
     app.registry.cancel(&id, "killed");
-    let entry = app.registry.remove(&id).ok_or("zen: the session is gone.")?;
+    let entry = app
+        .registry
+        .remove(&id)
+        .ok_or("zen: the session is gone.")?;
     app.save_index().await;
     ready
         .store
@@ -110,8 +121,15 @@ pub async fn rename(app: &Shared, arg: Json) -> Reply {
     let ready = app.ready()?;
     let id = resolve(app, &req.target)?;
     validate_name(&req.new_name)?;
-    if app.registry.by_name(&req.new_name).is_some_and(|other| other != id) {
-        return Err(format!("zen: a session is already called '{}'.", req.new_name));
+    if app
+        .registry
+        .by_name(&req.new_name)
+        .is_some_and(|other| other != id)
+    {
+        return Err(format!(
+            "zen: a session is already called '{}'.",
+            req.new_name
+        ));
     }
     let (buf, model) = app
         .registry
@@ -123,7 +141,10 @@ pub async fn rename(app: &Shared, arg: Json) -> Reply {
     app.save_index().await;
     if let Some(buf) = buf {
         let _ = ready.ui.rename_buffer(buf, &req.new_name).await;
-        let _ = ready.ui.set_title(buf, &transcript::title(&req.new_name, &model)).await;
+        let _ = ready
+            .ui
+            .set_title(buf, &transcript::title(&req.new_name, &model))
+            .await;
     }
     Ok(json!({"id": id, "name": req.new_name}))
 }
@@ -153,7 +174,9 @@ struct Closed {
 
 /// A chat buffer was unloaded or wiped: stop its stream (what arrived is saved) and forget it.
 pub fn buffer_closed(app: &Shared, arg: Json) {
-    let Ok(Closed { buf }) = args::<Closed>(arg) else { return };
+    let Ok(Closed { buf }) = args::<Closed>(arg) else {
+        return;
+    };
     let target = super::chat::Target::for_buf(buf);
     if let Some(id) = target_session(app, &target) {
         app.registry.cancel(&id, "buffer closed");

@@ -61,7 +61,15 @@ pub struct Message {
 impl Message {
     /// A message stamped now.
     pub fn new(role: Role, content: String) -> Message {
-        Message { role, content, reasoning: None, model: None, usage: None, end: None, ts: now() }
+        Message {
+            role,
+            content,
+            reasoning: None,
+            model: None,
+            usage: None,
+            end: None,
+            ts: now(),
+        }
     }
 }
 
@@ -123,7 +131,9 @@ impl SessionMeta {
 pub fn validate_name(name: &str) -> Result<(), String> {
     let ok_char = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '.');
     if name.is_empty() || name.chars().count() > 64 {
-        return Err(format!("zen: session name '{name}' must be 1 to 64 characters long."));
+        return Err(format!(
+            "zen: session name '{name}' must be 1 to 64 characters long."
+        ));
     }
     if !name.chars().all(ok_char) || name.starts_with('.') || name.starts_with('-') {
         return Err(format!(

@@ -16,7 +16,10 @@ pub struct Cancel {
 
 impl Cancel {
     fn new() -> Cancel {
-        Cancel { token: CancellationToken::new(), reason: Mutex::new(None) }
+        Cancel {
+            token: CancellationToken::new(),
+            reason: Mutex::new(None),
+        }
     }
 
     /// Stops the turn; the first reason given wins.
@@ -28,7 +31,10 @@ impl Cancel {
 
     /// Why the turn was stopped, if it was.
     pub fn reason(&self) -> Option<String> {
-        self.reason.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -64,7 +70,15 @@ impl Registry {
     /// Adds (or replaces) a session.
     pub fn insert(&self, meta: SessionMeta) {
         let id = meta.id.clone();
-        self.lock().insert(id, Entry { meta, buf: None, active: None, history: None });
+        self.lock().insert(
+            id,
+            Entry {
+                meta,
+                buf: None,
+                active: None,
+                history: None,
+            },
+        );
     }
 
     /// Runs `f` on a session, if it exists.
@@ -74,7 +88,10 @@ impl Registry {
 
     /// The session shown in buffer `buf`.
     pub fn by_buf(&self, buf: i64) -> Option<String> {
-        self.lock().values().find(|e| e.buf == Some(buf)).map(|e| e.meta.id.clone())
+        self.lock()
+            .values()
+            .find(|e| e.buf == Some(buf))
+            .map(|e| e.meta.id.clone())
     }
 
     /// The session called `name` (or whose id is `name`).
@@ -93,9 +110,14 @@ impl Registry {
     /// Marks a turn as running; refuses when one already is.
     pub fn start_turn(&self, id: &str) -> Result<Arc<Cancel>, String> {
         let mut entries = self.lock();
-        let entry = entries.get_mut(id).ok_or_else(|| format!("zen: no session {id}."))?;
+        let entry = entries
+            .get_mut(id)
+            .ok_or_else(|| format!("zen: no session {id}."))?;
         if entry.active.is_some() {
-            return Err(format!("zen: {} is still answering. Stop it first with :ZenStop.", entry.meta.name));
+            return Err(format!(
+                "zen: {} is still answering. Stop it first with :ZenStop.",
+                entry.meta.name
+            ));
         }
         let cancel = Arc::new(Cancel::new());
         entry.active = Some(cancel.clone());
@@ -123,7 +145,11 @@ impl Registry {
 
     /// Cancels every running turn (shutdown).
     pub fn cancel_all(&self, reason: &str) {
-        let active: Vec<_> = self.lock().values().filter_map(|e| e.active.clone()).collect();
+        let active: Vec<_> = self
+            .lock()
+            .values()
+            .filter_map(|e| e.active.clone())
+            .collect();
         for c in active {
             c.cancel(reason);
         }
@@ -139,9 +165,18 @@ impl Registry {
         let mut rows: Vec<Listed> = self
             .lock()
             .values()
-            .map(|e| Listed { meta: e.meta.clone(), buf: e.buf, streaming: e.active.is_some() })
+            .map(|e| Listed {
+                meta: e.meta.clone(),
+                buf: e.buf,
+                streaming: e.active.is_some(),
+            })
             .collect();
-        rows.sort_by(|a, b| b.meta.updated.cmp(&a.meta.updated).then(a.meta.name.cmp(&b.meta.name)));
+        rows.sort_by(|a, b| {
+            b.meta
+                .updated
+                .cmp(&a.meta.updated)
+                .then(a.meta.name.cmp(&b.meta.name))
+        });
         rows
     }
 

@@ -46,7 +46,9 @@ pub fn parse(lines: &[String]) -> Vec<Message> {
             in_reasoning = false;
             continue;
         }
-        let Some((_, body)) = current.as_mut() else { continue };
+        let Some((_, body)) = current.as_mut() else {
+            continue;
+        };
         if in_reasoning {
             in_reasoning = !line.starts_with(REASONING_CLOSE);
         } else if line.starts_with(REASONING_OPEN) {
@@ -77,7 +79,9 @@ fn push_message(messages: &mut Vec<Message>, turn: Option<(Role, Vec<&str>)>) {
 /// Whether two conversations say the same (timestamps and bookkeeping aside).
 pub fn same_text(a: &[Message], b: &[Message]) -> bool {
     a.len() == b.len()
-        && a.iter().zip(b).all(|(x, y)| x.role == y.role && x.content.trim() == y.content.trim())
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.role == y.role && x.content.trim() == y.content.trim())
 }
 
 /// The first line of a chat buffer.
@@ -94,21 +98,26 @@ pub fn usage_note(usage: Option<&super::Usage>, totals: &super::Totals) -> Strin
         format_cost(Some(totals.cost))
     );
     match usage {
-        Some(u) => format!(
-            "{NOTE_PREFIX} {} in · {} out · {} · {session}",
-            u.prompt_tokens,
-            u.completion_tokens,
-            format_cost(u.cost)
-        ),
+        Some(u) => format!("{} · {session}", turn_note(u)),
         None => format!("{NOTE_PREFIX} usage not reported · {session}"),
     }
+}
+
+/// `> [zen] 12 in · 34 out · $0.000123`: one answer's usage.
+pub fn turn_note(u: &super::Usage) -> String {
+    format!(
+        "{NOTE_PREFIX} {} in · {} out · {}",
+        u.prompt_tokens,
+        u.completion_tokens,
+        format_cost(u.cost)
+    )
 }
 
 /// `$0.000123`, with enough digits to see a cheap turn.
 pub fn format_cost(cost: Option<f64>) -> String {
     match cost {
         None => "$?".into(),
-        Some(c) if c == 0.0 => "$0".into(),
+        Some(0.0) => "$0".into(),
         Some(c) if c >= 0.01 => format!("${c:.4}"),
         Some(c) => format!("${c:.6}"),
     }
@@ -119,7 +128,10 @@ pub fn format_cost(cost: Option<f64>) -> String {
 pub fn render(title_line: &str, messages: &[Message]) -> Vec<String> {
     let mut out = vec![title_line.to_string(), String::new()];
     for m in messages {
-        out.push(header(m.role).to_string());
+        match (&m.role, &m.model) {
+            (Role::Assistant, Some(model)) => out.push(format!("{} · {model}", header(m.role))),
+            _ => out.push(header(m.role).to_string()),
+        }
         out.push(String::new());
         if let Some(r) = m.reasoning.as_deref().filter(|r| !r.is_empty()) {
             out.push(REASONING_OPEN.into());
@@ -131,6 +143,10 @@ pub fn render(title_line: &str, messages: &[Message]) -> Vec<String> {
         out.push(String::new());
         if let Some(end) = &m.end {
             out.push(format!("{NOTE_PREFIX} {end}"));
+            out.push(String::new());
+        }
+        if let Some(u) = &m.usage {
+            out.push(turn_note(u));
             out.push(String::new());
         }
     }

@@ -92,7 +92,11 @@ impl Answer {
             return String::new();
         }
         self.in_reasoning = false;
-        let newline = if self.reasoning.ends_with('\n') { "" } else { "\n" };
+        let newline = if self.reasoning.ends_with('\n') {
+            ""
+        } else {
+            "\n"
+        };
         format!("{newline}{REASONING_CLOSE}\n\n")
     }
 
@@ -121,7 +125,11 @@ pub async fn run(turn: Turn) {
     let Ok(ready) = app.ready() else { return };
     let ui = ready.ui.clone();
     let started = Instant::now();
-    ui.emit("ZenStreamStart", &json!({"session": turn.session, "name": turn.name, "model": turn.model})).await;
+    ui.emit(
+        "ZenStreamStart",
+        &json!({"session": turn.session, "name": turn.name, "model": turn.model}),
+    )
+    .await;
 
     let renderer = Renderer::spawn(ui.clone(), turn.buf, turn.mark, turn.cancel.token.clone());
     let mut answer = Answer::default();
@@ -157,10 +165,15 @@ pub async fn run(turn: Turn) {
         notes.push(format!("{NOTE_PREFIX} {reason}"));
     }
     if let Some(text) = &error_text {
-        notes.push(format!("{NOTE_PREFIX} error: {}", text.trim_start_matches("zen: ")));
+        notes.push(format!(
+            "{NOTE_PREFIX} error: {}",
+            text.trim_start_matches("zen: ")
+        ));
     }
     if answer.finish.as_deref() == Some("length") {
-        notes.push(format!("{NOTE_PREFIX} the answer hit max_tokens (finish_reason: length)"));
+        notes.push(format!(
+            "{NOTE_PREFIX} the answer hit max_tokens (finish_reason: length)"
+        ));
     }
     if answer.usage.is_some() || error.is_none() {
         notes.push(usage_note(answer.usage.as_ref(), &totals));
@@ -199,7 +212,11 @@ pub async fn run(turn: Turn) {
 }
 
 /// Sends the request and feeds the answer to the renderer until it ends, fails or is cancelled.
-async fn stream_answer(turn: &Turn, answer: &mut Answer, renderer: &Renderer) -> Result<(), ChatError> {
+async fn stream_answer(
+    turn: &Turn,
+    answer: &mut Answer,
+    renderer: &Renderer,
+) -> Result<(), ChatError> {
     let app = &turn.app;
     let ready = app.ready().map_err(|_| ChatError::Truncated)?;
     let token = &turn.cancel.token;
@@ -236,7 +253,10 @@ async fn stream_answer(turn: &Turn, answer: &mut Answer, renderer: &Renderer) ->
         }
         if last_save.elapsed() >= SAVE_EVERY && answer.content.len() > answer.saved_upto {
             let text = answer.content[answer.saved_upto..].to_string();
-            if let Err(e) = ready.store.append(&turn.session, &Record::Partial { text }, false) {
+            if let Err(e) = ready
+                .store
+                .append(&turn.session, &Record::Partial { text }, false)
+            {
                 tracing::error!("saving partial answer: {e:#}");
             }
             answer.saved_upto = answer.content.len();
@@ -255,7 +275,13 @@ fn save_answer(turn: &Turn, answer: &Answer, end: Option<String>) {
     message.model = Some(turn.model.clone());
     message.usage = answer.usage.clone();
     message.end = end;
-    if let Err(e) = ready.store.append(&turn.session, &Record::Message { message: message.clone() }, true) {
+    if let Err(e) = ready.store.append(
+        &turn.session,
+        &Record::Message {
+            message: message.clone(),
+        },
+        true,
+    ) {
         tracing::error!("saving answer: {e:#}");
     }
     turn.app.registry.with(&turn.session, |entry| {
@@ -273,20 +299,29 @@ mod tests {
     fn footer_after_text_leaves_an_empty_user_turn() {
         let mut a = Answer::default();
         a.apply(StreamEvent::Content("Hi".into()));
-        assert_eq!(a.footer(&["> [zen] n".into()]), "\n\n> [zen] n\n\n## User\n");
+        assert_eq!(
+            a.footer(&["> [zen] n".into()]),
+            "\n\n> [zen] n\n\n## User\n"
+        );
     }
 
     #[test]
     fn footer_with_no_text() {
         let mut a = Answer::default();
-        assert_eq!(a.footer(&["> [zen] error: x".into()]), "> [zen] error: x\n\n## User\n");
+        assert_eq!(
+            a.footer(&["> [zen] error: x".into()]),
+            "> [zen] error: x\n\n## User\n"
+        );
     }
 
     #[test]
     fn reasoning_block_then_content() {
         let mut a = Answer::default();
         let mut out = String::new();
-        for e in [StreamEvent::Reasoning("think".into()), StreamEvent::Content("ok".into())] {
+        for e in [
+            StreamEvent::Reasoning("think".into()),
+            StreamEvent::Content("ok".into()),
+        ] {
             out.push_str(&a.apply(e).unwrap_or_default());
         }
         assert_eq!(out, "::: reasoning {{{\nthink\n::: }}}\n\nok");

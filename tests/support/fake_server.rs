@@ -23,7 +23,11 @@ pub enum Reply {
     /// 200 `text/event-stream`, body written part by part; `hang` keeps the socket open after.
     Sse { parts: Vec<Part>, hang: bool },
     /// Any status, headers and body (error bodies, HTML pages).
-    Status { code: u16, headers: Vec<(String, String)>, body: String },
+    Status {
+        code: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
 }
 
 /// One request as the server saw it.
@@ -55,7 +59,10 @@ impl FakeServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Mutex::new(Shared::default()));
-        let server = FakeServer { addr, shared: shared.clone() };
+        let server = FakeServer {
+            addr,
+            shared: shared.clone(),
+        };
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
                 let shared = shared.clone();
@@ -83,15 +90,28 @@ impl FakeServer {
 
 async fn serve(mut socket: TcpStream, shared: Arc<Mutex<Shared>>) {
     socket.set_nodelay(true).ok();
-    let Some((method, path, headers, body)) = read_request(&mut socket).await else { return };
-    let reply = shared.lock().unwrap().replies.pop_front().unwrap_or(Reply::Status {
-        code: 500,
-        headers: vec![],
-        body: r#"{"error":{"code":500,"message":"fake server: no reply queued"}}"#.into(),
-    });
+    let Some((method, path, headers, body)) = read_request(&mut socket).await else {
+        return;
+    };
+    let reply = shared
+        .lock()
+        .unwrap()
+        .replies
+        .pop_front()
+        .unwrap_or(Reply::Status {
+            code: 500,
+            headers: vec![],
+            body: r#"{"error":{"code":500,"message":"fake server: no reply queued"}}"#.into(),
+        });
     let index = {
         let mut s = shared.lock().unwrap();
-        s.requests.push(Recorded { method, path, headers, body, aborted: false });
+        s.requests.push(Recorded {
+            method,
+            path,
+            headers,
+            body,
+            aborted: false,
+        });
         s.requests.len() - 1
     };
     let complete = write_reply(&mut socket, reply).await;
@@ -100,7 +120,9 @@ async fn serve(mut socket: TcpStream, shared: Arc<Mutex<Shared>>) {
     }
 }
 
-async fn read_request(socket: &mut TcpStream) -> Option<(String, String, HashMap<String, String>, Value)> {
+async fn read_request(
+    socket: &mut TcpStream,
+) -> Option<(String, String, HashMap<String, String>, Value)> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     let head_end = loop {
@@ -122,7 +144,10 @@ async fn read_request(socket: &mut TcpStream) -> Option<(String, String, HashMap
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    let len: usize = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
+    let len: usize = headers
+        .get("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
     let mut body = buf[head_end..].to_vec();
     while body.len() < len {
         let n = socket.read(&mut chunk).await.ok()?;
@@ -138,16 +163,27 @@ async fn read_request(socket: &mut TcpStream) -> Option<(String, String, HashMap
 /// Writes the reply; false when the client went away first.
 async fn write_reply(socket: &mut TcpStream, reply: Reply) -> bool {
     match reply {
-        Reply::Status { code, headers, body } => {
-            let mut head = format!("HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
-            if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+        Reply::Status {
+            code,
+            headers,
+            body,
+        } => {
+            let mut head = format!(
+                "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            if !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
                 head.push_str("Content-Type: application/json\r\n");
             }
             for (k, v) in headers {
                 head.push_str(&format!("{k}: {v}\r\n"));
             }
             head.push_str("\r\n");
-            socket.write_all(head.as_bytes()).await.is_ok() && socket.write_all(body.as_bytes()).await.is_ok()
+            socket.write_all(head.as_bytes()).await.is_ok()
+                && socket.write_all(body.as_bytes()).await.is_ok()
         }
         Reply::Sse { parts, hang } => {
             let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n";
@@ -188,12 +224,16 @@ pub fn content_chunk(text: &str) -> String {
 
 /// A reasoning chunk.
 pub fn reasoning_chunk(text: &str) -> String {
-    data(&json!({"choices": [{"index": 0, "delta": {"role": "assistant", "content": "", "reasoning": text}, "finish_reason": null}]}))
+    data(
+        &json!({"choices": [{"index": 0, "delta": {"role": "assistant", "content": "", "reasoning": text}, "finish_reason": null}]}),
+    )
 }
 
 /// The finish chunk, then the usage chunk (with an empty delta, as recorded), then [DONE].
 pub fn ending(prompt: u64, completion: u64, cost: f64) -> String {
-    let finish = data(&json!({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": "stop"}]}));
+    let finish = data(
+        &json!({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": "stop"}]}),
+    );
     let usage = data(&json!({
         "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}],
         "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
@@ -216,7 +256,13 @@ pub fn answer_body(deltas: &[&str], prompt: u64, completion: u64, cost: f64) -> 
 
 /// A reply that sends `body` in one write.
 pub fn sse(body: impl Into<String>) -> Reply {
-    Reply::Sse { parts: vec![Part { delay_ms: 0, bytes: body.into().into_bytes() }], hang: false }
+    Reply::Sse {
+        parts: vec![Part {
+            delay_ms: 0,
+            bytes: body.into().into_bytes(),
+        }],
+        hang: false,
+    }
 }
 
 /// A reply that sends `body` in pieces of `size` bytes, `delay_ms` apart (splits UTF-8 too).
@@ -224,7 +270,10 @@ pub fn sse_split(body: &str, size: usize, delay_ms: u64) -> Reply {
     let parts = body
         .as_bytes()
         .chunks(size)
-        .map(|c| Part { delay_ms, bytes: c.to_vec() })
+        .map(|c| Part {
+            delay_ms,
+            bytes: c.to_vec(),
+        })
         .collect();
     Reply::Sse { parts, hang: false }
 }
@@ -233,7 +282,10 @@ pub fn sse_split(body: &str, size: usize, delay_ms: u64) -> Reply {
 pub fn error_reply(code: u16, message: &str, headers: &[(&str, &str)]) -> Reply {
     Reply::Status {
         code,
-        headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         body: json!({"error": {"code": code, "message": message}}).to_string(),
     }
 }

