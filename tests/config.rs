@@ -147,3 +147,33 @@ async fn runs_on_the_requested_neovim() {
     assert!(expected.starts_with(v.as_str().unwrap()), "asked for {expected}, got {v}");
     nv.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_mismatch_tells_how_to_rebuild() {
+    let (_server, nv, _home) = setup().await;
+    nv.lua("require('zen.backend').PROTOCOL = 99").await;
+    nv.exec("ZenNew openrouter").await;
+    let note = nv.wait_note("speaks protocol 1 but the plugin needs 99", 5).await;
+    assert!(note.contains("cargo build --release"), "{note}");
+    assert_eq!(nv.lua("return require('zen.backend').running()").await, false);
+    nv.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn layouts_open_the_chat_where_asked() {
+    let (_server, nv, _home) = setup().await;
+    let count = "return #vim.api.nvim_tabpage_list_wins(0) .. '/' .. #vim.api.nvim_list_tabpages()";
+    nv.lua("require('zen.config').options.layout = 'vsplit'").await;
+    nv.exec("ZenNew openrouter name=a").await;
+    assert_eq!(nv.lua(count).await, "2/1");
+    assert_eq!(nv.lua("return vim.fn.winwidth(0) < vim.o.columns").await, true);
+    nv.lua("require('zen.config').options.layout = 'tab'").await;
+    nv.exec("ZenNew openrouter name=b").await;
+    assert_eq!(nv.lua(count).await, "1/2");
+    nv.lua("require('zen.config').options.layout = 'float'").await;
+    nv.exec("ZenNew openrouter name=c").await;
+    assert_eq!(nv.lua("return vim.api.nvim_win_get_config(0).relative").await, "editor");
+    assert_eq!(nv.lua("return vim.api.nvim_buf_get_name(0)").await, "zen://c");
+    assert_eq!(nv.lua("return vim.bo.filetype").await, "markdown");
+    nv.quit().await;
+}
