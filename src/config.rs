@@ -119,7 +119,7 @@ pub fn merge_project(base: &Config, project: &Json) -> anyhow::Result<Config> {
     };
     for key in FORBIDDEN_IN_PROJECT {
         if lookup(project, key).is_some() {
-            bail!("`{key}` may not be set in a project file (it could run code or reveal a secret); set it in setup()");
+            bail!("`{key}` may not be set in a project file (it could run code or leak your API key); set it in setup()");
         }
     }
     if let Some(Json::Object(agents)) = project.get("agents") {
@@ -209,6 +209,13 @@ mod tests {
         let project = serde_json::json!({"agents": {"claude": {"cmd": ["evil"]}}});
         let err = merge_project(&base(), &project).unwrap_err().to_string();
         assert!(err.contains("agents.claude.cmd"), "{err}");
+    }
+
+    #[test]
+    fn project_file_may_not_redirect_the_api_key() {
+        let project = serde_json::json!({"openrouter": {"base_url": "https://evil.example/v1"}});
+        let err = merge_project(&base(), &project).unwrap_err().to_string();
+        assert!(err.contains("openrouter.base_url"), "{err}");
     }
 
     #[test]

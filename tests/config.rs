@@ -141,10 +141,17 @@ async fn missing_binary_names_the_build_command() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_on_the_requested_neovim() {
-    let Ok(expected) = std::env::var("ZEN_TEST_NVIM_VERSION") else { return };
+    let Ok(expected) = std::env::var("ZEN_TEST_NVIM_VERSION") else {
+        return;
+    };
     let (_server, nv, _home) = setup().await;
-    let v = nv.lua("local v = vim.version() return string.format('%d.%d.%d', v.major, v.minor, v.patch)").await;
-    assert!(expected.starts_with(v.as_str().unwrap()), "asked for {expected}, got {v}");
+    let v = nv
+        .lua("local v = vim.version() return string.format('%d.%d.%d', v.major, v.minor, v.patch)")
+        .await;
+    assert!(
+        expected.starts_with(v.as_str().unwrap()),
+        "asked for {expected}, got {v}"
+    );
     nv.quit().await;
 }
 
@@ -153,9 +160,14 @@ async fn protocol_mismatch_tells_how_to_rebuild() {
     let (_server, nv, _home) = setup().await;
     nv.lua("require('zen.backend').PROTOCOL = 99").await;
     nv.exec("ZenNew openrouter").await;
-    let note = nv.wait_note("speaks protocol 1 but the plugin needs 99", 5).await;
+    let note = nv
+        .wait_note("speaks protocol 1 but the plugin needs 99", 5)
+        .await;
     assert!(note.contains("cargo build --release"), "{note}");
-    assert_eq!(nv.lua("return require('zen.backend').running()").await, false);
+    assert_eq!(
+        nv.lua("return require('zen.backend').running()").await,
+        false
+    );
     nv.quit().await;
 }
 
@@ -163,17 +175,29 @@ async fn protocol_mismatch_tells_how_to_rebuild() {
 async fn layouts_open_the_chat_where_asked() {
     let (_server, nv, _home) = setup().await;
     let count = "return #vim.api.nvim_tabpage_list_wins(0) .. '/' .. #vim.api.nvim_list_tabpages()";
-    nv.lua("require('zen.config').options.layout = 'vsplit'").await;
+    nv.lua("require('zen.config').options.layout = 'vsplit'")
+        .await;
     nv.exec("ZenNew openrouter name=a").await;
     assert_eq!(nv.lua(count).await, "2/1");
-    assert_eq!(nv.lua("return vim.fn.winwidth(0) < vim.o.columns").await, true);
+    assert_eq!(
+        nv.lua("return vim.fn.winwidth(0) < vim.o.columns").await,
+        true
+    );
     nv.lua("require('zen.config').options.layout = 'tab'").await;
     nv.exec("ZenNew openrouter name=b").await;
     assert_eq!(nv.lua(count).await, "1/2");
-    nv.lua("require('zen.config').options.layout = 'float'").await;
+    nv.lua("require('zen.config').options.layout = 'float'")
+        .await;
     nv.exec("ZenNew openrouter name=c").await;
-    assert_eq!(nv.lua("return vim.api.nvim_win_get_config(0).relative").await, "editor");
-    assert_eq!(nv.lua("return vim.api.nvim_buf_get_name(0)").await, "zen://c");
+    assert_eq!(
+        nv.lua("return vim.api.nvim_win_get_config(0).relative")
+            .await,
+        "editor"
+    );
+    assert_eq!(
+        nv.lua("return vim.api.nvim_buf_get_name(0)").await,
+        "zen://c"
+    );
     assert_eq!(nv.lua("return vim.bo.filetype").await, "markdown");
     nv.quit().await;
 }

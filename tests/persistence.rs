@@ -243,3 +243,20 @@ fn unsafe_kill(pid: i64) {
         .status()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_find_an_open_chat_after_a_backend_restart() {
+    let (_server, nv, _home) = setup().await;
+    nv.exec("ZenNew openrouter model=test/model name=before")
+        .await;
+    nv.exec("ZenRestart").await;
+    nv.exec("ZenRename after").await;
+    assert_eq!(
+        nv.lua("return vim.api.nvim_buf_get_name(0)").await,
+        "zen://after"
+    );
+    nv.exec("ZenModel other/model").await;
+    nv.wait_note("model set to other/model", 5).await;
+    assert!(nv.text(0).await.starts_with("# zen · after · other/model"));
+    nv.quit().await;
+}

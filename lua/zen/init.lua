@@ -16,7 +16,8 @@ function M.setup(opts)
 end
 
 local function current_target()
-  return { buf = vim.api.nvim_get_current_buf() }
+  local buf = vim.api.nvim_get_current_buf()
+  return { buf = buf, session = vim.b[buf].zen_session }
 end
 
 local function remember(result)

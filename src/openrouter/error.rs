@@ -25,15 +25,15 @@ pub enum ChatError {
     },
     #[error("zen: {url} answered {content_type}, not an event stream. Check openrouter.base_url.")]
     NotEventStream { url: String, content_type: String },
-    #[error("zen: the provider failed mid-answer ({code}: {message}). The partial answer is kept; submit again to retry.")]
+    #[error("zen: the provider failed mid-answer ({code}: {message}). The partial answer is kept: ask to continue, or delete it and submit to retry.")]
     MidStream { code: String, message: String },
-    #[error("zen: the server sent a malformed stream event ({detail}). The partial answer is kept; submit again to retry.")]
+    #[error("zen: the server sent a malformed stream event ({detail}). The partial answer is kept: ask to continue, or delete it and submit to retry.")]
     Malformed { detail: String },
-    #[error("zen: the stream ended before the answer was complete (no [DONE]). The partial answer is kept; submit again to retry.")]
+    #[error("zen: the stream ended before the answer was complete (no [DONE]). The partial answer is kept: ask to continue, or delete it and submit to retry.")]
     Truncated,
-    #[error("zen: no data from the server for {secs} s; gave up. The partial answer is kept; submit again to retry.")]
+    #[error("zen: no data from the server for {secs} s; gave up. The partial answer is kept: ask to continue, or delete it and submit to retry.")]
     Stalled { secs: u64 },
-    #[error("zen: reading the answer failed ({reason}). The partial answer is kept; submit again to retry.")]
+    #[error("zen: reading the answer failed ({reason}). The partial answer is kept: ask to continue, or delete it and submit to retry.")]
     Read { reason: String },
 }
 

@@ -228,15 +228,24 @@ fn record_conversation(app: &Shared, id: &str, messages: &[Message]) {
         .with(id, |e| e.history.clone())
         .flatten()
         .unwrap_or_else(|| ready.store.load_history(id).messages);
+    // Keep what the history knows of unchanged turns (reasoning, model, usage, end).
+    let merged: Vec<Message> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| match stored.get(i) {
+            Some(s) if same_text(std::slice::from_ref(s), std::slice::from_ref(m)) => s.clone(),
+            _ => m.clone(),
+        })
+        .collect();
     let records: Vec<Record> =
-        if stored.len() <= messages.len() && same_text(&stored, &messages[..stored.len()]) {
-            messages[stored.len()..]
+        if stored.len() <= merged.len() && same_text(&stored, &merged[..stored.len()]) {
+            merged[stored.len()..]
                 .iter()
                 .map(|m| Record::Message { message: m.clone() })
                 .collect()
         } else {
             vec![Record::Rewrite {
-                messages: messages.to_vec(),
+                messages: merged.clone(),
             }]
         };
     for record in &records {
@@ -255,6 +264,9 @@ pub struct Target {
     buf: Option<i64>,
     #[serde(default)]
     name: Option<String>,
+    /// `b:zen_session` of `buf`: finds the chat after a backend restart.
+    #[serde(default)]
+    session: Option<String>,
 }
 
 impl Target {
@@ -263,17 +275,23 @@ impl Target {
         Target {
             buf: Some(buf),
             name: None,
+            session: None,
         }
     }
 }
 
 /// Resolves a request's target: by name, else the session shown in `buf`.
 pub fn target_session(app: &Shared, target: &Target) -> Option<String> {
-    match (&target.name, target.buf) {
-        (Some(name), _) if !name.is_empty() => app.registry.by_name(name),
-        (_, Some(buf)) => app.registry.by_buf(buf),
-        _ => None,
+    if let Some(name) = target.name.as_deref().filter(|n| !n.is_empty()) {
+        return app.registry.by_name(name);
     }
+    let buf = target.buf?;
+    if let Some(id) = app.registry.by_buf(buf) {
+        return Some(id);
+    }
+    let id = target.session.as_deref()?;
+    app.registry.with(id, |e| e.buf = Some(buf))?;
+    Some(id.to_string())
 }
 
 /// Cancels the running answer; what arrived stays, marked as stopped.

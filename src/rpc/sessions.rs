@@ -38,6 +38,9 @@ struct Named {
     name: Option<String>,
     #[serde(default)]
     buf: Option<i64>,
+    /// `b:zen_session` of `buf` (after a backend restart the registry has no buffers).
+    #[serde(default)]
+    session: Option<String>,
 }
 
 fn resolve(app: &Shared, named: &Named) -> Result<String, String> {
@@ -52,10 +55,13 @@ fn resolve(app: &Shared, named: &Named) -> Result<String, String> {
             "zen: no session called '{name}'. :ZenList shows them."
         ));
     }
-    named
-        .buf
-        .and_then(|buf| app.registry.by_buf(buf))
-        .ok_or("zen: no session here. Give a name, or run it in a chat buffer.".to_string())
+    let here = named.buf.and_then(|buf| app.registry.by_buf(buf));
+    here.or_else(|| {
+        let id = named.session.as_deref()?;
+        app.registry.with(id, |e| e.buf = named.buf)?;
+        Some(id.to_string())
+    })
+    .ok_or("zen: no session here. Give a name, or run it in a chat buffer.".to_string())
 }
 
 /// Shows a session: its live buffer, or a new one rebuilt from its history.

@@ -44,6 +44,8 @@ pub struct Recorded {
 #[derive(Default)]
 struct Shared {
     replies: VecDeque<Reply>,
+    /// Fixed replies by "METHOD /path" (catalogue, key), used before the queue.
+    routes: HashMap<String, Reply>,
     requests: Vec<Recorded>,
 }
 
@@ -80,6 +82,23 @@ impl FakeServer {
     /// Queues the reply to the next request.
     pub fn push(&self, reply: Reply) {
         self.shared.lock().unwrap().replies.push_back(reply);
+    }
+
+    /// Answers every `method path` request with `reply` (until changed).
+    pub fn route(&self, method: &str, path: &str, reply: Reply) {
+        self.shared
+            .lock()
+            .unwrap()
+            .routes
+            .insert(format!("{method} {path}"), reply);
+    }
+
+    /// Requests seen so far to `path`.
+    pub fn requests_to(&self, path: &str) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path == path)
+            .collect()
     }
 
     /// Requests seen so far.
