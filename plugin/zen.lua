@@ -43,8 +43,15 @@ cmd("ZenRename", function(a)
   require("zen").rename(a.args)
 end, { nargs = 1, desc = "zen: rename the current session" })
 cmd("ZenModel", function(a)
-  require("zen").model(a.args)
-end, { nargs = "?", bang = true, desc = "zen: set the chat's model" })
+  require("zen").model(a.args, nil, a.bang)
+end, {
+  nargs = "?",
+  bang = true,
+  complete = function(...)
+    return require("zen.commands").complete_models(...)
+  end,
+  desc = "zen: pick or set the model (! refreshes the catalogue)",
+})
 cmd("ZenUsage", function()
   require("zen").usage()
 end, { desc = "zen: tokens and cost" })

@@ -8,7 +8,9 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::nvim::{Nvim, Ui};
+use crate::openrouter::catalogue::Catalogue;
 use crate::openrouter::{key, ChatError, Client};
+use crate::prefs::Prefs;
 use crate::session::registry::Registry;
 use crate::store::Store;
 
@@ -27,6 +29,9 @@ pub struct App {
     pub registry: Registry,
     pub tasks: TaskTracker,
     key: tokio::sync::Mutex<Option<key::ApiKey>>,
+    /// The model catalogue once loaded (see `models.rs`).
+    pub catalogue: tokio::sync::Mutex<Option<Arc<Catalogue>>>,
+    pub prefs: std::sync::Mutex<Prefs>,
 }
 
 impl App {
@@ -52,6 +57,24 @@ impl App {
         let k = key::resolve(cfg).await?;
         *slot = Some(k.clone());
         Ok(k)
+    }
+
+    /// Changes the remembered choices and saves them.
+    pub fn update_prefs(&self, change: impl FnOnce(&mut Prefs)) {
+        let Ok(ready) = self.ready() else { return };
+        let prefs = {
+            let mut p = self.prefs.lock().unwrap_or_else(|e| e.into_inner());
+            change(&mut p);
+            p.clone()
+        };
+        if let Err(e) = prefs.save(&ready.config.state_dir) {
+            tracing::error!("saving prefs.json: {e:#}");
+        }
+    }
+
+    /// A copy of the remembered choices.
+    pub fn prefs(&self) -> Prefs {
+        self.prefs.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Saves the session index, reporting (not failing) on error.

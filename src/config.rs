@@ -14,8 +14,13 @@ use serde_json::Value as Json;
 pub const PROJECT_FILE: &str = ".zen-portal.json";
 
 /// Keys a project file may never set: they run programs or reveal secrets.
-const FORBIDDEN_IN_PROJECT: &[&str] =
-    &["openrouter.api_key_cmd", "openrouter.api_key_env", "binary"];
+/// `base_url` too: the API key is sent there, so a cloned repository could collect it.
+const FORBIDDEN_IN_PROJECT: &[&str] = &[
+    "openrouter.api_key_cmd",
+    "openrouter.api_key_env",
+    "openrouter.base_url",
+    "binary",
+];
 
 /// Everything the backend needs to know about the user's settings.
 #[derive(Debug, Clone, Deserialize)]
@@ -59,6 +64,8 @@ pub struct OpenRouter {
     /// Retries before the first token (429, 408, 5xx, connection errors).
     pub max_retries: u32,
     pub retry_base_ms: u64,
+    /// How long the model catalogue cache is fresh.
+    pub catalogue_ttl_s: u64,
 }
 
 impl Default for OpenRouter {
@@ -79,6 +86,7 @@ impl Default for OpenRouter {
             connect_timeout_ms: 10_000,
             max_retries: 2,
             retry_base_ms: 1_000,
+            catalogue_ttl_s: 86_400,
         }
     }
 }
@@ -145,7 +153,7 @@ fn to_json(config: &Config) -> Json {
             "provider": or.provider, "reasoning": or.reasoning, "app_title": or.app_title,
             "app_url": or.app_url, "stall_timeout_ms": or.stall_timeout_ms,
             "connect_timeout_ms": or.connect_timeout_ms, "max_retries": or.max_retries,
-            "retry_base_ms": or.retry_base_ms,
+            "retry_base_ms": or.retry_base_ms, "catalogue_ttl_s": or.catalogue_ttl_s,
         },
         "agents": config.agents, "tmux": config.tmux, "layout": config.layout,
         "state_dir": config.state_dir, "binary": config.binary, "log_level": config.log_level,

@@ -4,11 +4,14 @@
 
 mod app;
 mod config;
+mod models;
 mod nvim;
 mod openrouter;
+mod prefs;
 mod render;
 mod rpc;
 mod session;
+mod spend;
 mod store;
 
 use std::path::PathBuf;

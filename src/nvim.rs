@@ -95,6 +95,18 @@ impl Ui {
             .map(drop)
     }
 
+    /// Opens `vim.ui.select` over the model catalogue (scheduled; returns at once).
+    pub async fn show_model_picker(&self, payload: &Json) -> anyhow::Result<()> {
+        self.call("show_model_picker", vec![json_to_value(payload.clone())])
+            .await
+            .map(drop)
+    }
+
+    /// Replaces the credit line of the usage window.
+    pub async fn set_credit(&self, line: &str) -> anyhow::Result<()> {
+        self.call("set_credit", vec![line.into()]).await.map(drop)
+    }
+
     /// Whether the buffer still exists and is loaded.
     pub async fn buffer_alive(&self, buf: i64) -> bool {
         matches!(

@@ -256,7 +256,7 @@ async fn commands_find_an_open_chat_after_a_backend_restart() {
         "zen://after"
     );
     nv.exec("ZenModel other/model").await;
-    nv.wait_note("model set to other/model", 5).await;
+    nv.wait_note("after now uses other/model", 5).await;
     assert!(nv.text(0).await.starts_with("# zen · after · other/model"));
     nv.quit().await;
 }

@@ -55,12 +55,26 @@ local function filter(items, prefix)
   end, items)
 end
 
+local function model_ids()
+  local ok, ids = pcall(backend.request, "model_ids")
+  return ok and ids or {}
+end
+
 function M.complete_new(arglead, cmdline)
   local words = vim.split(cmdline, "%s+")
   if #words <= 2 then
     return filter(M.kinds, arglead)
   end
+  if vim.startswith(arglead, "model=") then
+    return vim.tbl_map(function(id)
+      return "model=" .. id
+    end, filter(model_ids(), arglead:sub(7)))
+  end
   return filter(M.new_keys, arglead)
+end
+
+function M.complete_models(arglead)
+  return filter(model_ids(), arglead)
 end
 
 function M.complete_names(arglead)

@@ -19,6 +19,7 @@ M.defaults = {
     connect_timeout_ms = 10000,
     max_retries = 2,
     retry_base_ms = 1000,
+    catalogue_ttl_s = 86400,
   },
   agents = {
     claude = { cmd = { "claude" } },
@@ -51,6 +52,7 @@ local types = {
   ["openrouter.connect_timeout_ms"] = "number",
   ["openrouter.max_retries"] = "number",
   ["openrouter.retry_base_ms"] = "number",
+  ["openrouter.catalogue_ttl_s"] = "number",
   ["agents"] = "table",
   ["agents.*"] = "table",
   ["agents.*.cmd"] = "list of strings",

@@ -59,6 +59,7 @@ end
 function M.open(name)
   local r = backend.request("open", { name = name })
   remember(r)
+  status.remember(r.id, { cost = r.cost })
   ui.show(r.buf, config.get().layout)
   return r
 end
@@ -91,16 +92,23 @@ function M.rename(new_name, target)
   return backend.request("rename", t)
 end
 
---- `:ZenModel {id}`: sets the current chat's model.
-function M.model(id)
+--- `:ZenModel[!] [id]`: sets the model of the current chat (outside a chat: the default for new
+--- chats, remembered). Without an id, opens the picker; `!` refreshes the catalogue first.
+function M.model(id, target, refresh)
+  target = target or current_target()
   if not id or id == "" then
-    error("zen: give a model id, e.g. :ZenModel openai/gpt-4o.", 0)
+    backend.ensure()
+    backend.notify("pick_model", vim.tbl_extend("force", target, { refresh = refresh == true }))
+    return
   end
-  local t = current_target()
-  t.model = id
-  local r = backend.request("set_model", t)
-  status.remember(r.id, { model = r.model })
-  vim.notify(("zen: model set to %s."):format(r.model), vim.log.levels.INFO)
+  local req = vim.tbl_extend("force", target, { model = id, refresh = refresh == true })
+  local r = backend.request("set_model", req)
+  if r.scope == "session" then
+    status.remember(r.id, { model = r.model })
+    vim.notify(("zen: %s now uses %s."):format(r.name, r.model), vim.log.levels.INFO)
+  else
+    vim.notify(("zen: new chats will use %s."):format(r.model), vim.log.levels.INFO)
+  end
   return r
 end
 
@@ -130,16 +138,13 @@ function M.list()
   return rows
 end
 
---- `:ZenUsage`: tokens and cost per session and in total.
+--- `:ZenUsage`: tokens and cost per session, model and day, and the key's remaining credit
+--- (filled in when OpenRouter answers).
 function M.usage()
   local u = backend.request("usage")
-  local lines = { "zen usage (tokens in / out, cost):" }
-  for _, s in ipairs(u.sessions) do
-    table.insert(lines, ("  %-20s %8d / %-8d $%.6f"):format(s.name, s.prompt_tokens, s.completion_tokens, s.cost))
-  end
-  local t = u.total
-  table.insert(lines, ("  %-20s %8d / %-8d $%.6f"):format("total", t.prompt_tokens, t.completion_tokens, t.cost))
-  vim.notify(table.concat(lines, "\n"), vim.log.levels.INFO)
+  local buf = ui.show_usage(u.lines)
+  ui.show(buf, config.get().layout)
+  backend.notify("credit", vim.empty_dict())
   return u
 end
 

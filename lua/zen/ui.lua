@@ -163,6 +163,57 @@ function M.emit(name, payload)
   return true
 end
 
+--- Opens `vim.ui.select` over the catalogue rows the backend prepared; the choice sets the model
+--- of the chat the command came from (or the default outside a chat).
+function M.show_model_picker(payload)
+  vim.schedule(function()
+    vim.ui.select(payload.rows, {
+      prompt = payload.prompt,
+      kind = "zen_models",
+      format_item = function(row)
+        return row.label
+      end,
+    }, function(row)
+      if row then
+        require("zen.commands").guard(require("zen").model)(row.id, payload.target)
+      end
+    end)
+  end)
+  return true
+end
+
+local usage_buf_name = "zen://usage"
+
+--- Shows `:ZenUsage` lines in a scratch buffer.
+function M.show_usage(lines)
+  local buf = find_buffer(usage_buf_name)
+  if not buf or not vim.api.nvim_buf_is_loaded(buf) then
+    buf = vim.api.nvim_create_buf(false, true)
+    vim.api.nvim_buf_set_name(buf, usage_buf_name)
+  end
+  vim.bo[buf].modifiable = true
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
+  vim.bo[buf].modifiable = false
+  vim.bo[buf].bufhidden = "wipe"
+  return buf
+end
+
+--- Replaces the credit line of the usage window once `/key` answered.
+function M.set_credit(line)
+  local buf = find_buffer(usage_buf_name)
+  if buf and vim.api.nvim_buf_is_loaded(buf) then
+    for i, l in ipairs(vim.api.nvim_buf_get_lines(buf, 0, -1, false)) do
+      if l:match("^credit:") then
+        vim.bo[buf].modifiable = true
+        vim.api.nvim_buf_set_lines(buf, i - 1, i, false, { line })
+        vim.bo[buf].modifiable = false
+        break
+      end
+    end
+  end
+  return true
+end
+
 local function open_float(buf)
   local width = math.floor(vim.o.columns * 0.8)
   local height = math.floor(vim.o.lines * 0.8)

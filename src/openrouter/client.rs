@@ -202,6 +202,31 @@ impl Client {
     }
 }
 
+impl Client {
+    /// `GET {url}` (catalogue, key info): the body, or a short reason it could not be had.
+    pub async fn get(
+        &self,
+        url: &str,
+        key: Option<&ApiKey>,
+        timeout: Duration,
+    ) -> Result<String, String> {
+        let mut request = self.http.get(url).timeout(timeout);
+        if let Some(key) = key {
+            request = request.header(reqwest::header::AUTHORIZATION, key.bearer());
+        }
+        let response = request.send().await.map_err(|e| reason_of(&e))?;
+        let status = response.status().as_u16();
+        let body = response.text().await.map_err(|e| reason_of(&e))?;
+        if status != 200 {
+            return Err(format!(
+                "HTTP {status}: {}",
+                super::error::body_message(&body)
+            ));
+        }
+        Ok(body)
+    }
+}
+
 /// The innermost cause of a reqwest error: "connection refused" reads better than the chain.
 fn reason_of(err: &reqwest::Error) -> String {
     let mut source: &dyn std::error::Error = err;

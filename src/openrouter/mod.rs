@@ -1,5 +1,6 @@
 //! OpenRouter's OpenAI-compatible API: the request, its errors, the API key and the SSE stream.
 
+pub mod catalogue;
 pub mod client;
 pub mod error;
 pub mod key;

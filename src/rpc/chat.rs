@@ -48,10 +48,15 @@ pub async fn new_chat(app: &Shared, arg: Json) -> Reply {
         .config
         .for_dir(&dir)
         .map_err(|e| format!("zen: {e:#}."))?;
+    // Cascade: setup() < the model picked outside a chat < the project file < model=.
+    let project_model = (cfg.openrouter.default_model != ready.config.openrouter.default_model)
+        .then(|| cfg.openrouter.default_model.clone());
     let model = req
         .args
         .get("model")
         .cloned()
+        .or(project_model)
+        .or(app.prefs().default_model)
         .unwrap_or(cfg.openrouter.default_model.clone());
     if model.trim().is_empty() {
         return Err("zen: model= is empty. Give a model id such as openai/gpt-4o.".into());
@@ -187,15 +192,21 @@ async fn prepare_turn(
         .registry
         .with(id, |e| e.meta.clone())
         .ok_or("zen: the session is gone.")?;
-    let (cfg, _) = ready
+    let (mut cfg, _) = ready
         .config
         .for_dir(&meta.dir)
         .map_err(|e| format!("zen: {e:#}."))?;
-    record_conversation(app, id, &messages);
     let model = meta
         .model
         .clone()
         .unwrap_or(cfg.openrouter.default_model.clone());
+    let catalogue = crate::models::cached(app).await;
+    let entry = catalogue.as_ref().and_then(|c| c.find(&model));
+    for warning in crate::models::preflight(entry, &messages, &mut cfg.openrouter)? {
+        ready.ui.notify(&warning, "warn").await;
+    }
+    record_conversation(app, id, &messages);
+    app.update_prefs(|p| p.used(&model));
     let header = format!("{} · {model}", transcript::header(Role::Assistant));
     let mark = ready
         .ui
@@ -301,39 +312,4 @@ pub async fn stop(app: &Shared, arg: Json) -> Reply {
         .ok_or("zen: no chat here to stop. Run :ZenStop in a chat buffer.")?;
     let stopped = app.registry.cancel(&id, "stopped");
     Ok(json!({"stopped": stopped}))
-}
-
-#[derive(Deserialize)]
-struct SetModel {
-    #[serde(flatten)]
-    target: Target,
-    model: String,
-}
-
-/// Sets the model of the chat in `buf`; the next turn uses it.
-pub async fn set_model(app: &Shared, arg: Json) -> Reply {
-    let req: SetModel = args(arg)?;
-    let ready = app.ready()?;
-    let model = req.model.trim().to_string();
-    if model.is_empty() {
-        return Err("zen: give a model id, e.g. :ZenModel openai/gpt-4o.".into());
-    }
-    let Some(id) = target_session(app, &req.target) else {
-        return Err("zen: no chat here. Run :ZenModel in a chat buffer.".into());
-    };
-    let (name, buf) = app
-        .registry
-        .with(&id, |e| {
-            e.meta.model = Some(model.clone());
-            (e.meta.name.clone(), e.buf)
-        })
-        .ok_or("zen: the session is gone.")?;
-    app.save_index().await;
-    if let Some(buf) = buf {
-        let _ = ready
-            .ui
-            .set_title(buf, &transcript::title(&name, &model))
-            .await;
-    }
-    Ok(json!({"id": id, "model": model}))
 }

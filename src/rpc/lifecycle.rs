@@ -31,7 +31,10 @@ pub async fn hello(app: &Shared, nvim: Nvim, arg: Json) -> Reply {
     let store = Store::open(&config.state_dir).map_err(|e| format!("zen: {e:#}."))?;
     let client = Client::new(&config.openrouter)
         .map_err(|e| format!("zen: building the HTTP client: {e:#}."))?;
-    let (sessions, warnings) = store.load_index();
+    let (sessions, mut warnings) = store.load_index();
+    let (prefs, prefs_warning) = crate::prefs::Prefs::load(&config.state_dir);
+    warnings.extend(prefs_warning);
+    *app.prefs.lock().unwrap_or_else(|e| e.into_inner()) = prefs;
     load_sessions(&app.registry, sessions);
     let ui = ui_for(nvim.clone());
     let _ = nvim

@@ -6,6 +6,7 @@
 pub mod chat;
 pub mod convert;
 pub mod lifecycle;
+pub mod models;
 pub mod sessions;
 
 use std::sync::Arc;
@@ -75,12 +76,13 @@ impl nvim_rs::Handler for Handler {
             "new_chat" => chat::new_chat(app, arg).await,
             "submit" => chat::submit(app, arg).await,
             "stop" => chat::stop(app, arg).await,
-            "set_model" => chat::set_model(app, arg).await,
+            "set_model" => models::set_model(app, arg).await,
+            "model_ids" => models::model_ids(app).await,
             "list" => sessions::list(app).await,
             "open" => sessions::open(app, arg).await,
             "kill" => sessions::kill(app, arg).await,
             "rename" => sessions::rename(app, arg).await,
-            "usage" => sessions::usage(app).await,
+            "usage" => models::usage(app).await,
             _ => Err(format!(
                 "zen: the backend has no request '{name}'. Plugin and backend differ: rebuild with `cargo build --release`."
             )),
@@ -97,10 +99,12 @@ impl nvim_rs::Handler for Handler {
             .next()
             .map(value_to_json)
             .unwrap_or(Json::Null);
-        if name == "buffer_closed" {
-            sessions::buffer_closed(&self.app, arg);
-        } else {
-            tracing::warn!("unknown notification {name}");
+        // Handled inline by nvim-rs: spawn anything slow.
+        match name.as_str() {
+            "buffer_closed" => sessions::buffer_closed(&self.app, arg),
+            "pick_model" => models::pick_model(&self.app, arg),
+            "credit" => models::credit(&self.app),
+            _ => tracing::warn!("unknown notification {name}"),
         }
     }
 }

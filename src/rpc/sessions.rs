@@ -1,4 +1,4 @@
-//! Session requests: `list`, `open`, `kill`, `rename`, `usage`, and the `buffer_closed` notice.
+//! Session requests: `list`, `open`, `kill`, `rename`, and the `buffer_closed` notice.
 
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
@@ -75,7 +75,9 @@ pub async fn open(app: &Shared, arg: Json) -> Reply {
         .ok_or("zen: the session is gone.")?;
     if let Some(buf) = buf {
         if ready.ui.buffer_alive(buf).await {
-            return Ok(json!({"id": id, "buf": buf, "name": meta.name}));
+            return Ok(
+                json!({"id": id, "buf": buf, "name": meta.name, "model": meta.model, "cost": meta.totals.cost}),
+            );
         }
     }
     let loaded = ready.store.load_history(&id);
@@ -93,7 +95,9 @@ pub async fn open(app: &Shared, arg: Json) -> Reply {
         e.buf = Some(buf);
         e.history = Some(loaded.messages.clone());
     });
-    Ok(json!({"id": id, "buf": buf, "name": meta.name, "warnings": loaded.warnings}))
+    Ok(
+        json!({"id": id, "buf": buf, "name": meta.name, "model": meta.model, "cost": meta.totals.cost, "warnings": loaded.warnings}),
+    )
 }
 
 /// Stops a session, forgets it and deletes its history; returns its buffer for Lua to wipe.
@@ -153,24 +157,6 @@ pub async fn rename(app: &Shared, arg: Json) -> Reply {
             .await;
     }
     Ok(json!({"id": id, "name": req.new_name}))
-}
-
-/// Tokens and cost per session and in total.
-pub async fn usage(app: &Shared) -> Reply {
-    let metas = app.registry.metas();
-    let mut total = crate::session::Totals::default();
-    let sessions: Vec<Json> = metas
-        .iter()
-        .map(|m| {
-            total.prompt_tokens += m.totals.prompt_tokens;
-            total.completion_tokens += m.totals.completion_tokens;
-            total.cost += m.totals.cost;
-            total.turns += m.totals.turns;
-            json!({"name": m.name, "model": m.model, "prompt_tokens": m.totals.prompt_tokens,
-                   "completion_tokens": m.totals.completion_tokens, "cost": m.totals.cost, "turns": m.totals.turns})
-        })
-        .collect();
-    Ok(json!({"sessions": sessions, "total": total}))
 }
 
 #[derive(Deserialize)]

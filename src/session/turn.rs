@@ -182,6 +182,13 @@ pub async fn run(turn: Turn) {
     let stats = renderer.finish().await;
 
     save_answer(&turn, &answer, end.clone());
+    if let Some(usage) = &answer.usage {
+        if let Err(e) =
+            crate::spend::record(&ready.config.state_dir, &turn.session, &turn.model, usage)
+        {
+            tracing::error!("saving usage: {e:#}");
+        }
+    }
     app.registry.end_turn(&turn.session);
     app.save_index().await;
 

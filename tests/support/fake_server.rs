@@ -4,7 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -47,6 +47,20 @@ struct Shared {
     /// Fixed replies by "METHOD /path" (catalogue, key), used before the queue.
     routes: HashMap<String, Reply>,
     requests: Vec<Recorded>,
+    sent: Vec<SentPart>,
+}
+
+/// When one part of an SSE reply left the server (for the benchmark's latency figures).
+#[derive(Clone, Copy, Debug)]
+pub struct SentPart {
+    /// The request this reply answered (its index in [`FakeServer::requests`]).
+    pub request: usize,
+    /// The part's index in its reply.
+    pub part: usize,
+    /// Wall-clock time the write of the part began.
+    pub started: SystemTime,
+    /// Wall-clock time the part was wholly handed to the socket.
+    pub written: SystemTime,
 }
 
 /// The server; replies are queued in order, one per request.
@@ -105,6 +119,11 @@ impl FakeServer {
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.lock().unwrap().requests.clone()
     }
+
+    /// Every part of every SSE reply written so far, in the order written.
+    pub fn sent(&self) -> Vec<SentPart> {
+        self.shared.lock().unwrap().sent.clone()
+    }
 }
 
 async fn serve(mut socket: TcpStream, shared: Arc<Mutex<Shared>>) {
@@ -112,16 +131,18 @@ async fn serve(mut socket: TcpStream, shared: Arc<Mutex<Shared>>) {
     let Some((method, path, headers, body)) = read_request(&mut socket).await else {
         return;
     };
-    let reply = shared
+    let routed = shared
         .lock()
         .unwrap()
-        .replies
-        .pop_front()
-        .unwrap_or(Reply::Status {
-            code: 500,
-            headers: vec![],
-            body: r#"{"error":{"code":500,"message":"fake server: no reply queued"}}"#.into(),
-        });
+        .routes
+        .get(&format!("{method} {path}"))
+        .cloned();
+    let queued = || shared.lock().unwrap().replies.pop_front();
+    let reply = routed.or_else(queued).unwrap_or(Reply::Status {
+        code: 500,
+        headers: vec![],
+        body: r#"{"error":{"code":500,"message":"fake server: no reply queued"}}"#.into(),
+    });
     let index = {
         let mut s = shared.lock().unwrap();
         s.requests.push(Recorded {
@@ -133,7 +154,7 @@ async fn serve(mut socket: TcpStream, shared: Arc<Mutex<Shared>>) {
         });
         s.requests.len() - 1
     };
-    let complete = write_reply(&mut socket, reply).await;
+    let complete = write_reply(&mut socket, reply, &shared, index).await;
     if !complete {
         shared.lock().unwrap().requests[index].aborted = true;
     }
@@ -179,8 +200,13 @@ async fn read_request(
     Some((method, path, headers, body))
 }
 
-/// Writes the reply; false when the client went away first.
-async fn write_reply(socket: &mut TcpStream, reply: Reply) -> bool {
+/// Writes the reply (noting when each SSE part left); false when the client went away first.
+async fn write_reply(
+    socket: &mut TcpStream,
+    reply: Reply,
+    shared: &Mutex<Shared>,
+    request: usize,
+) -> bool {
     match reply {
         Reply::Status {
             code,
@@ -209,13 +235,20 @@ async fn write_reply(socket: &mut TcpStream, reply: Reply) -> bool {
             if socket.write_all(head.as_bytes()).await.is_err() {
                 return false;
             }
-            for part in parts {
+            for (index, part) in parts.into_iter().enumerate() {
                 if part.delay_ms > 0 {
                     tokio::time::sleep(Duration::from_millis(part.delay_ms)).await;
                 }
+                let started = SystemTime::now();
                 if socket.write_all(&part.bytes).await.is_err() || socket.flush().await.is_err() {
                     return false;
                 }
+                shared.lock().unwrap().sent.push(SentPart {
+                    request,
+                    part: index,
+                    started,
+                    written: SystemTime::now(),
+                });
             }
             if hang {
                 // Wait for the client to give up (read returns 0 or an error).

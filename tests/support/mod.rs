@@ -1,9 +1,11 @@
 //! Test support: a fake OpenRouter server and a real headless Neovim running the plugin.
 #![allow(dead_code)]
 
+pub mod catalogue;
 pub mod fake_server;
 pub mod nvim;
 
+pub use catalogue::*;
 pub use fake_server::*;
 pub use nvim::*;
 

@@ -1,0 +1,306 @@
+//! The catalogue as the backend keeps it (memory, then the disk cache, then a fetch, then the
+//! stale cache or the built-in list), the picker's rows, and the checks made before a request
+//! spends money.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value as Json};
+
+use crate::app::App;
+use crate::config::OpenRouter;
+use crate::openrouter::catalogue::{self, Catalogue, Source};
+use crate::session::{now, Message};
+
+/// How long a catalogue fetch may take.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The catalogue: fresh from memory or disk, else fetched (`refresh` forces the fetch).
+pub async fn catalogue(app: &App, refresh: bool) -> Arc<Catalogue> {
+    let Ok(ready) = app.ready() else {
+        return Arc::new(builtin(None));
+    };
+    let cfg = &ready.config.openrouter;
+    let fresh = |fetched_at: Option<u64>| {
+        fetched_at.is_some_and(|t| now() < t.saturating_add(cfg.catalogue_ttl_s))
+    };
+    let mut slot = app.catalogue.lock().await;
+    if let Some(c) = slot
+        .as_ref()
+        .filter(|c| !refresh && c.source != Source::Builtin && fresh(c.fetched_at))
+    {
+        return c.clone();
+    }
+    let (cached, warning) = catalogue::read_cache(&ready.config.state_dir, &cfg.base_url);
+    if let Some(w) = warning {
+        ready.ui.notify(&format!("zen: {w}."), "warn").await;
+    }
+    if let Some(cache) = cached
+        .as_ref()
+        .filter(|c| !refresh && fresh(Some(c.fetched_at)))
+    {
+        let c = Arc::new(Catalogue {
+            models: cache.models.clone(),
+            source: Source::Cache,
+            fetched_at: Some(cache.fetched_at),
+            problem: None,
+        });
+        *slot = Some(c.clone());
+        return c;
+    }
+    let result = match fetch(app, cfg).await {
+        Ok(models) => {
+            let file = catalogue::CacheFile {
+                fetched_at: now(),
+                base_url: cfg.base_url.clone(),
+                models,
+            };
+            if let Err(e) = crate::store::write_atomic(
+                &catalogue::cache_path(&ready.config.state_dir),
+                &serde_json::to_vec(&file).unwrap_or_default(),
+            ) {
+                tracing::error!("saving the model cache: {e:#}");
+            }
+            Catalogue {
+                models: file.models,
+                source: Source::Live,
+                fetched_at: Some(file.fetched_at),
+                problem: None,
+            }
+        }
+        Err(problem) => match cached {
+            Some(cache) => Catalogue {
+                models: cache.models,
+                source: Source::Stale,
+                fetched_at: Some(cache.fetched_at),
+                problem: Some(problem),
+            },
+            None => builtin(Some(problem)),
+        },
+    };
+    let c = Arc::new(result);
+    *slot = Some(c.clone());
+    c
+}
+
+/// The catalogue without any network: memory, else the disk cache (fresh or not).
+pub async fn cached(app: &App) -> Option<Arc<Catalogue>> {
+    let ready = app.ready().ok()?;
+    let mut slot = app.catalogue.lock().await;
+    if let Some(c) = slot.as_ref() {
+        return Some(c.clone());
+    }
+    let (cache, _) =
+        catalogue::read_cache(&ready.config.state_dir, &ready.config.openrouter.base_url);
+    let cache = cache?;
+    let c = Arc::new(Catalogue {
+        models: cache.models,
+        source: Source::Cache,
+        fetched_at: Some(cache.fetched_at),
+        problem: None,
+    });
+    *slot = Some(c.clone());
+    Some(c)
+}
+
+fn builtin(problem: Option<String>) -> Catalogue {
+    Catalogue {
+        models: catalogue::builtin(),
+        source: Source::Builtin,
+        fetched_at: None,
+        problem,
+    }
+}
+
+async fn fetch(app: &App, cfg: &OpenRouter) -> Result<Vec<catalogue::Model>, String> {
+    let ready = app.ready()?;
+    let key = app.api_key(cfg).await.ok(); // the list is public; send the key when there is one
+    let url = format!("{}/models", cfg.base_url.trim_end_matches('/'));
+    let body = ready
+        .client
+        .get(&url, key.as_ref(), FETCH_TIMEOUT)
+        .await
+        .map_err(|e| format!("fetching {url}: {e}"))?;
+    let (models, skipped) =
+        catalogue::parse_models(&body).map_err(|e| format!("reading {url}: {e:#}"))?;
+    if skipped > 0 {
+        tracing::warn!("catalogue: skipped {skipped} entries without an id");
+    }
+    if models.is_empty() {
+        return Err(format!("{url} listed no models"));
+    }
+    Ok(models)
+}
+
+/// The picker's prompt: where the list came from.
+pub fn picker_prompt(c: &Catalogue) -> String {
+    let n = c.models.len();
+    match c.source {
+        Source::Live | Source::Cache => format!("zen model ({n} models)"),
+        Source::Stale => format!(
+            "zen model ({n} models, STALE cache from {}: {})",
+            crate::spend::day_of(c.fetched_at.unwrap_or(0)),
+            c.problem.as_deref().unwrap_or("offline")
+        ),
+        Source::Builtin => format!(
+            "zen model (BUILT-IN list of {n}: catalogue unavailable: {})",
+            c.problem.as_deref().unwrap_or("offline")
+        ),
+    }
+}
+
+/// One aligned row per model, recently used first: id, name, context, $/M in/out, inputs, reasoning.
+pub fn picker_rows(c: &Catalogue, recent: &[String]) -> Vec<Json> {
+    let mut order: Vec<&catalogue::Model> = recent.iter().filter_map(|id| c.find(id)).collect();
+    let mut rest: Vec<&catalogue::Model> = c
+        .models
+        .iter()
+        .filter(|m| !recent.contains(&m.id))
+        .collect();
+    rest.sort_by(|a, b| a.id.cmp(&b.id));
+    order.extend(rest);
+    let id_width = order
+        .iter()
+        .map(|m| m.id.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(48);
+    order
+        .into_iter()
+        .map(|m| {
+            let inputs: Vec<&str> = m
+                .input_modalities
+                .iter()
+                .map(String::as_str)
+                .filter(|x| *x != "text")
+                .collect();
+            let inputs = if inputs.is_empty() {
+                "-".to_string()
+            } else {
+                inputs.join(",")
+            };
+            let label = format!(
+                "{:<id_width$}  {:<32}  {:>6}  {:<16}  {:<10}  {}",
+                m.id,
+                truncate(&m.name, 32),
+                catalogue::format_context(m.context_length),
+                catalogue::format_prices(m),
+                inputs,
+                if m.reasoning { "reasoning" } else { "" },
+            );
+            json!({"id": m.id, "label": label.trim_end()})
+        })
+        .collect()
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(n - 1).collect();
+    out.push('…');
+    out
+}
+
+/// Rough token count of a conversation (4 characters a token, as OpenRouter's docs estimate).
+pub fn estimate_tokens(messages: &[Message]) -> u64 {
+    messages
+        .iter()
+        .map(|m| m.content.chars().count() as u64 / 4 + 4)
+        .sum()
+}
+
+/// Checks a request against the model's entry before any money is spent: refuses a conversation
+/// longer than the context, and drops (with a warning) reasoning options the model lacks.
+pub fn preflight(
+    model: Option<&catalogue::Model>,
+    messages: &[Message],
+    cfg: &mut OpenRouter,
+) -> Result<Vec<String>, String> {
+    let Some(model) = model else {
+        return Ok(vec![]);
+    };
+    let mut warnings = vec![];
+    if let Some(ctx) = model.context_length {
+        let estimate = estimate_tokens(messages);
+        if estimate > ctx {
+            return Err(format!(
+                "zen: this conversation is about {} tokens, more than {}'s context of {}. Start a new chat, trim earlier turns, or pick a longer-context model with :ZenModel.",
+                estimate,
+                model.id,
+                catalogue::format_context(Some(ctx))
+            ));
+        }
+    }
+    if cfg.reasoning.is_some() && !model.reasoning {
+        cfg.reasoning = None;
+        warnings.push(format!(
+            "zen: {} does not support reasoning; sent without openrouter.reasoning.",
+            model.id
+        ));
+    }
+    Ok(warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::Role;
+
+    fn model(ctx: u64, reasoning: bool) -> catalogue::Model {
+        catalogue::Model {
+            id: "t/m".into(),
+            name: "T".into(),
+            context_length: Some(ctx),
+            prompt_price: Some(0.000003),
+            completion_price: Some(0.000015),
+            input_modalities: vec!["text".into(), "image".into()],
+            reasoning,
+            max_completion_tokens: None,
+        }
+    }
+
+    #[test]
+    fn refuses_a_conversation_longer_than_the_context() {
+        let msgs = vec![Message::new(Role::User, "x".repeat(40_000))];
+        let err =
+            preflight(Some(&model(8000, true)), &msgs, &mut OpenRouter::default()).unwrap_err();
+        assert!(
+            err.contains("about 10004 tokens") && err.contains("context of 8k"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn drops_reasoning_for_a_model_without_it() {
+        let mut cfg = OpenRouter {
+            reasoning: Some(json!({"effort": "high"})),
+            ..OpenRouter::default()
+        };
+        let w = preflight(Some(&model(8000, false)), &[], &mut cfg).unwrap();
+        assert!(cfg.reasoning.is_none() && w[0].contains("does not support reasoning"));
+    }
+
+    #[test]
+    fn rows_list_recent_first_and_align() {
+        let mut a = model(200_000, true);
+        a.id = "b/second".into();
+        let mut b = model(8192, false);
+        b.id = "a/first".into();
+        b.prompt_price = Some(0.0);
+        b.completion_price = Some(0.0);
+        let c = Catalogue {
+            models: vec![a, b],
+            source: Source::Live,
+            fetched_at: Some(0),
+            problem: None,
+        };
+        let rows = picker_rows(&c, &["b/second".into()]);
+        assert_eq!(rows[0]["id"], "b/second");
+        assert_eq!(rows[0]["label"], "b/second  T                                   200k  $3.00/$15.00      image       reasoning");
+        assert_eq!(
+            rows[1]["label"],
+            "a/first   T                                     8k  free              image"
+        );
+    }
+}

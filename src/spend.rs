@@ -1,0 +1,189 @@
+//! What was spent: a ledger of every answer's usage (`usage.jsonl`, one line per answer), summed
+//! per session, model and day for `:ZenUsage`, and the key's remaining credit from `GET /key`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value as Json};
+
+use crate::session::transcript::format_cost;
+use crate::session::{SessionMeta, Usage};
+
+/// One answer's usage, as the ledger keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    pub ts: u64,
+    pub session: String,
+    pub model: String,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cost: f64,
+}
+
+/// Appends one answer's usage to the ledger.
+pub fn record(state_dir: &Path, session: &str, model: &str, usage: &Usage) -> anyhow::Result<()> {
+    let entry = Entry {
+        ts: crate::session::now(),
+        session: session.into(),
+        model: model.into(),
+        prompt_tokens: usage.prompt_tokens,
+        completion_tokens: usage.completion_tokens,
+        cost: usage.cost.unwrap_or(0.0),
+    };
+    let mut line = serde_json::to_vec(&entry)?;
+    line.push(b'\n');
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(state_dir.join("usage.jsonl"))?;
+    file.write_all(&line)?;
+    Ok(())
+}
+
+fn read_ledger(state_dir: &Path) -> Vec<Entry> {
+    let text = std::fs::read_to_string(state_dir.join("usage.jsonl")).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// `2026-11-25` (UTC) for a Unix time.
+pub fn day_of(ts: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ts as i64)
+        .map(|t| t.date().to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+#[derive(Default, Serialize)]
+struct Sum {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    cost: f64,
+    answers: u64,
+}
+
+impl Sum {
+    fn add(&mut self, e: &Entry) {
+        self.prompt_tokens += e.prompt_tokens;
+        self.completion_tokens += e.completion_tokens;
+        self.cost += e.cost;
+        self.answers += 1;
+    }
+
+    fn row(&self, label: &str) -> String {
+        format!(
+            "  {label:<40} {:>10} {:>10} {:>12}",
+            self.prompt_tokens,
+            self.completion_tokens,
+            format_cost(Some(self.cost))
+        )
+    }
+}
+
+/// Sums per session (by name), model and day, with the lines `:ZenUsage` shows.
+pub fn summary(state_dir: &Path, sessions: &[SessionMeta]) -> Json {
+    let ledger = read_ledger(state_dir);
+    let names: BTreeMap<&str, &str> = sessions
+        .iter()
+        .map(|m| (m.id.as_str(), m.name.as_str()))
+        .collect();
+    let (mut by_session, mut by_model, mut by_day) =
+        (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    let mut total = Sum::default();
+    for e in &ledger {
+        let name = names
+            .get(e.session.as_str())
+            .copied()
+            .unwrap_or("(killed)")
+            .to_string();
+        by_session.entry(name).or_insert_with(Sum::default).add(e);
+        by_model
+            .entry(e.model.clone())
+            .or_insert_with(Sum::default)
+            .add(e);
+        by_day
+            .entry(day_of(e.ts))
+            .or_insert_with(Sum::default)
+            .add(e);
+        total.add(e);
+    }
+    let header = format!(
+        "  {:<40} {:>10} {:>10} {:>12}",
+        "", "tokens in", "out", "cost"
+    );
+    let mut lines = vec![
+        "zen usage".to_string(),
+        String::new(),
+        CREDIT_PENDING.to_string(),
+        String::new(),
+    ];
+    for (title, table) in [
+        ("per session", &by_session),
+        ("per model", &by_model),
+        ("per day (UTC)", &by_day),
+    ] {
+        lines.push(title.to_string());
+        lines.push(header.clone());
+        lines.extend(table.iter().map(|(k, s)| s.row(k)));
+        lines.push(String::new());
+    }
+    lines.push(total.row("total"));
+    json!({"lines": lines, "sessions": by_session, "models": by_model, "days": by_day, "total": total})
+}
+
+/// The credit line while `/key` is being asked.
+pub const CREDIT_PENDING: &str = "credit: asking OpenRouter…";
+
+/// The credit line from a `/key` body: what is left of the limit, or that the key has none.
+pub fn credit_line(body: &str) -> String {
+    let json: Json = serde_json::from_str(body).unwrap_or(Json::Null);
+    let data = &json["data"];
+    let usage = data["usage"]
+        .as_f64()
+        .map(|u| format!(" (used {})", format_cost(Some(u))))
+        .unwrap_or_default();
+    let free = if data["is_free_tier"].as_bool() == Some(true) {
+        " · free tier"
+    } else {
+        ""
+    };
+    match (data["limit"].as_f64(), data["limit_remaining"].as_f64()) {
+        (Some(limit), Some(left)) => format!(
+            "credit: {} left of {}{usage}{free}",
+            format_cost(Some(left)),
+            format_cost(Some(limit))
+        ),
+        _ if data.is_object() => format!("credit: unlimited key{usage}{free}"),
+        _ => "credit: unknown (the /key answer had no data)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credit_lines() {
+        let limited =
+            r#"{"data":{"limit":10,"limit_remaining":7.5,"usage":2.5,"is_free_tier":false}}"#;
+        assert_eq!(
+            credit_line(limited),
+            "credit: $7.5000 left of $10.0000 (used $2.5000)"
+        );
+        let unlimited = r#"{"data":{"limit":null,"limit_remaining":null,"usage":0.25}}"#;
+        assert_eq!(
+            credit_line(unlimited),
+            "credit: unlimited key (used $0.2500)"
+        );
+    }
+
+    #[test]
+    fn days_are_utc_dates() {
+        assert_eq!(day_of(0), "1970-01-01");
+        assert_eq!(day_of(1_764_028_800), "2025-11-25");
+    }
+}
