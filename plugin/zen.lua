@@ -52,6 +52,26 @@ end, {
   end,
   desc = "zen: pick or set the model (! refreshes the catalogue)",
 })
+cmd("ZenSend", function(a)
+  require("zen.send").command(a)
+end, {
+  range = true,
+  nargs = "*",
+  complete = function(arglead)
+    return vim.tbl_map(function(n)
+      return "session=" .. n
+    end, require("zen.commands").complete_names(arglead:gsub("^session=", "")))
+  end,
+  desc = "zen: send the range or selection (and text) as a prompt",
+})
+vim.keymap.set("n", "<Plug>(zen-send)", function()
+  return require("zen.send").start_operator()
+end, { expr = true, desc = "zen: send {motion}" })
+vim.keymap.set("x", "<Plug>(zen-send)", ":<C-u>lua require('zen.send').visual()<CR>", {
+  silent = true,
+  desc = "zen: send the selection",
+})
+
 cmd("ZenUsage", function()
   require("zen").usage()
 end, { desc = "zen: tokens and cost" })

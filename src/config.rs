@@ -37,6 +37,8 @@ pub struct Config {
     /// Resolved by Lua (`stdpath("state")/zen-portal` unless set).
     pub state_dir: PathBuf,
     #[serde(default)]
+    pub references: References,
+    #[serde(default)]
     pub binary: Option<String>,
     #[serde(default)]
     pub log_level: Option<String>,
@@ -87,6 +89,23 @@ impl Default for OpenRouter {
             max_retries: 2,
             retry_base_ms: 1_000,
             catalogue_ttl_s: 86_400,
+        }
+    }
+}
+
+/// Limits on what prompt references (`@file`, `@image.png`, `#buffer`) may pull in.
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct References {
+    pub max_file_bytes: u64,
+    pub max_image_bytes: u64,
+}
+
+impl Default for References {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: 512 * 1024,
+            max_image_bytes: 5 * 1024 * 1024,
         }
     }
 }
@@ -155,6 +174,7 @@ fn to_json(config: &Config) -> Json {
             "connect_timeout_ms": or.connect_timeout_ms, "max_retries": or.max_retries,
             "retry_base_ms": or.retry_base_ms, "catalogue_ttl_s": or.catalogue_ttl_s,
         },
+        "references": config.references,
         "agents": config.agents, "tmux": config.tmux, "layout": config.layout,
         "state_dir": config.state_dir, "binary": config.binary, "log_level": config.log_level,
     })

@@ -85,13 +85,22 @@ pub async fn catalogue(app: &App, refresh: bool) -> Arc<Catalogue> {
 
 /// The catalogue without any network: memory, else the disk cache (fresh or not).
 pub async fn cached(app: &App) -> Option<Arc<Catalogue>> {
+    // Never waits for a fetch in progress (reads the disk cache instead), and never returns the
+    // built-in list: checks made against it would be guesses.
     let ready = app.ready().ok()?;
-    let mut slot = app.catalogue.lock().await;
-    if let Some(c) = slot.as_ref() {
+    let mut slot = app.catalogue.try_lock().ok();
+    if let Some(c) = slot
+        .as_ref()
+        .and_then(|s| s.as_ref())
+        .filter(|c| c.source != Source::Builtin)
+    {
         return Some(c.clone());
     }
-    let (cache, _) =
+    let (cache, warning) =
         catalogue::read_cache(&ready.config.state_dir, &ready.config.openrouter.base_url);
+    if let Some(w) = warning {
+        ready.ui.notify(&format!("zen: {w}."), "warn").await;
+    }
     let cache = cache?;
     let c = Arc::new(Catalogue {
         models: cache.models,
@@ -99,8 +108,18 @@ pub async fn cached(app: &App) -> Option<Arc<Catalogue>> {
         fetched_at: Some(cache.fetched_at),
         problem: None,
     });
-    *slot = Some(c.clone());
+    if let Some(slot) = slot.as_mut() {
+        **slot = Some(c.clone());
+    }
     Some(c)
+}
+
+/// Loads the catalogue in the background (for a later check or completion).
+pub fn warm(app: &crate::app::Shared) {
+    let app = app.clone();
+    tokio::spawn(async move {
+        catalogue(&app, false).await;
+    });
 }
 
 fn builtin(problem: Option<String>) -> Catalogue {
@@ -204,9 +223,18 @@ fn truncate(s: &str, n: usize) -> String {
 
 /// Rough token count of a conversation (4 characters a token, as OpenRouter's docs estimate).
 pub fn estimate_tokens(messages: &[Message]) -> u64 {
+    // Attachments count too: text by length, an image as about a thousand tokens.
+    let attachment = |a: &crate::session::Attachment| match (&a.text, &a.image_url) {
+        (Some(t), _) => t.chars().count() as u64 / 4 + 8,
+        (None, Some(_)) => 1000,
+        _ => 0,
+    };
     messages
         .iter()
-        .map(|m| m.content.chars().count() as u64 / 4 + 4)
+        .map(|m| {
+            let own = m.content.chars().count() as u64 / 4 + 4;
+            own + m.attachments.iter().map(attachment).sum::<u64>()
+        })
         .sum()
 }
 

@@ -107,6 +107,22 @@ impl Ui {
         self.call("set_credit", vec![line.into()]).await.map(drop)
     }
 
+    /// The code buffer the user came from (`#buffer`, `#diagnostics`): name, lines, diagnostics.
+    pub async fn code_buffer(&self, buf: i64) -> anyhow::Result<Option<crate::refs::CodeBuffer>> {
+        let value = self.call("code_buffer", vec![buf.into()]).await?;
+        if value.is_nil() {
+            return Ok(None);
+        }
+        Ok(Some(serde_json::from_value(value_to_json(value))?))
+    }
+
+    /// Types `text` as the prompt under the chat's last `## User` header.
+    pub async fn append_prompt(&self, buf: i64, text: &str) -> anyhow::Result<()> {
+        self.call("append_prompt", vec![buf.into(), text.into()])
+            .await
+            .map(drop)
+    }
+
     /// Whether the buffer still exists and is loaded.
     pub async fn buffer_alive(&self, buf: i64) -> bool {
         matches!(

@@ -32,13 +32,16 @@ impl Prefs {
         };
         match serde_json::from_str(&text) {
             Ok(p) => (p, None),
-            Err(e) => (
-                Prefs::default(),
-                Some(format!(
-                    "{} is corrupt ({e}); using defaults",
-                    path.display()
-                )),
-            ),
+            Err(e) => {
+                let aside = path.with_extension("json.corrupt");
+                let _ = std::fs::rename(&path, &aside);
+                let warning = format!(
+                    "{} was corrupt ({e}); kept it as {} and started afresh",
+                    path.display(),
+                    aside.display()
+                );
+                (Prefs::default(), Some(warning))
+            }
         }
     }
 

@@ -44,11 +44,16 @@ pub fn record(state_dir: &Path, session: &str, model: &str, usage: &Usage) -> an
     Ok(())
 }
 
-fn read_ledger(state_dir: &Path) -> Vec<Entry> {
+fn read_ledger(state_dir: &Path) -> (Vec<Entry>, usize) {
+    // The entries, and how many lines could not be read (reported, not fatal).
     let text = std::fs::read_to_string(state_dir.join("usage.jsonl")).unwrap_or_default();
-    text.lines()
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let entries: Vec<Entry> = lines
+        .iter()
         .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
+        .collect();
+    let unreadable = lines.len() - entries.len();
+    (entries, unreadable)
 }
 
 /// `2026-11-25` (UTC) for a Unix time.
@@ -86,7 +91,7 @@ impl Sum {
 
 /// Sums per session (by name), model and day, with the lines `:ZenUsage` shows.
 pub fn summary(state_dir: &Path, sessions: &[SessionMeta]) -> Json {
-    let ledger = read_ledger(state_dir);
+    let (ledger, unreadable) = read_ledger(state_dir);
     let names: BTreeMap<&str, &str> = sessions
         .iter()
         .map(|m| (m.id.as_str(), m.name.as_str()))
@@ -132,6 +137,14 @@ pub fn summary(state_dir: &Path, sessions: &[SessionMeta]) -> Json {
         lines.push(String::new());
     }
     lines.push(total.row("total"));
+    if unreadable > 0 {
+        let file = state_dir.join("usage.jsonl");
+        lines.push(String::new());
+        lines.push(format!(
+            "({unreadable} unreadable lines of {} were skipped)",
+            file.display()
+        ));
+    }
     json!({"lines": lines, "sessions": by_session, "models": by_model, "days": by_day, "total": total})
 }
 

@@ -131,6 +131,18 @@ async fn outside_a_chat_it_sets_the_default_remembered_across_restarts() {
 async fn unknown_id_is_refused_with_the_closest_ids_and_completion_offers_ids() {
     let (_server, nv, _home) = with_catalogue().await;
     nv.exec("ZenNew openrouter").await;
+    // No catalogue yet: taken as given (the editor never waits on a fetch), and said so.
+    nv.exec("ZenModel some/model").await;
+    nv.wait_note(
+        "chat-1 now uses some/model (not checked: no model catalogue yet)",
+        5,
+    )
+    .await;
+    nv.wait_for(
+        "vim.fn.filereadable(require('zen.config').state_dir() .. '/models.json') == 1",
+        10,
+    )
+    .await;
     nv.exec("ZenModel openai/gpt4o").await;
     let note = nv.wait_note("unknown model 'openai/gpt4o'", 5).await;
     assert!(note.contains("Closest: openai/gpt-4o"), "{note}");

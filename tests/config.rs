@@ -122,7 +122,10 @@ async fn checkhealth_reports_without_revealing_the_key() {
         report.contains("API key present in $OPENROUTER_API_KEY"),
         "{report}"
     );
-    assert!(report.contains("protocol 1"), "{report}");
+    assert!(
+        report.contains(&format!("protocol {}", backend_protocol())),
+        "{report}"
+    );
     assert!(report.contains("base URL: http://127.0.0.1"), "{report}");
     assert!(!report.contains(TEST_KEY));
     nv.quit().await;
@@ -160,9 +163,11 @@ async fn protocol_mismatch_tells_how_to_rebuild() {
     let (_server, nv, _home) = setup().await;
     nv.lua("require('zen.backend').PROTOCOL = 99").await;
     nv.exec("ZenNew openrouter").await;
-    let note = nv
-        .wait_note("speaks protocol 1 but the plugin needs 99", 5)
-        .await;
+    let expected = format!(
+        "speaks protocol {} but the plugin needs 99",
+        backend_protocol()
+    );
+    let note = nv.wait_note(&expected, 5).await;
     assert!(note.contains("cargo build --release"), "{note}");
     assert_eq!(
         nv.lua("return require('zen.backend').running()").await,

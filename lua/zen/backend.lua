@@ -4,7 +4,7 @@ local config = require("zen.config")
 
 local M = {}
 
-M.PROTOCOL = 1
+M.PROTOCOL = 2
 
 local state = { chan = nil, pid = nil, stderr = {}, leaving = false }
 

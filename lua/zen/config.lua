@@ -27,6 +27,10 @@ M.defaults = {
     gemini = { cmd = { "gemini" } },
     shell = { cmd = nil }, -- nil: 'shell'
   },
+  references = {
+    max_file_bytes = 512 * 1024,
+    max_image_bytes = 5 * 1024 * 1024,
+  },
   tmux = "auto",
   layout = "vsplit",
   state_dir = nil,
@@ -56,6 +60,9 @@ local types = {
   ["agents"] = "table",
   ["agents.*"] = "table",
   ["agents.*.cmd"] = "list of strings",
+  ["references"] = "table",
+  ["references.max_file_bytes"] = "number",
+  ["references.max_image_bytes"] = "number",
   ["tmux"] = "tmux",
   ["layout"] = "layout",
   ["state_dir"] = "string",

@@ -43,7 +43,35 @@ end
 
 --- `:ZenSubmit`: sends the chat buffer's conversation.
 function M.submit(buf)
-  return backend.request("submit", { buf = buf or vim.api.nvim_get_current_buf() })
+  return backend.request("submit", { buf = buf or vim.api.nvim_get_current_buf(), origin = ui.origin_buffer() })
+end
+
+--- `:ZenSend`: sends `sel` (see zen.send) to a session; asks which one when there is no obvious
+--- target. Shows the target's window.
+function M.send(sel)
+  local req = vim.tbl_extend("force", sel, { cwd = vim.fn.getcwd(), buf = vim.api.nvim_get_current_buf() })
+  req.session = vim.b.zen_session
+  local r = backend.request("send", req)
+  if r.pick then
+    local rows = r.pick
+    table.insert(rows, { name = "new openrouter chat", new_chat = true })
+    vim.ui.select(rows, {
+      prompt = "zen: send to",
+      kind = "zen_send_target",
+      format_item = function(row)
+        return row.new_chat and row.name or ("%s  %s  %s"):format(row.name, row.kind, row.model or "")
+      end,
+    }, function(row)
+      if row then
+        local again = vim.tbl_extend("force", sel, { new_chat = row.new_chat == true, name = row.new_chat and nil or row.name })
+        require("zen.commands").guard(M.send)(again)
+      end
+    end)
+    return
+  end
+  remember(r)
+  ui.show(r.buf, config.get().layout)
+  return r
 end
 
 --- `:ZenStop`: cancels the current chat's answer (the partial answer stays, marked).
@@ -103,11 +131,12 @@ function M.model(id, target, refresh)
   end
   local req = vim.tbl_extend("force", target, { model = id, refresh = refresh == true })
   local r = backend.request("set_model", req)
+  local unchecked = r.checked and "" or " (not checked: no model catalogue yet)"
   if r.scope == "session" then
     status.remember(r.id, { model = r.model })
-    vim.notify(("zen: %s now uses %s."):format(r.name, r.model), vim.log.levels.INFO)
+    vim.notify(("zen: %s now uses %s%s."):format(r.name, r.model, unchecked), vim.log.levels.INFO)
   else
-    vim.notify(("zen: new chats will use %s."):format(r.model), vim.log.levels.INFO)
+    vim.notify(("zen: new chats will use %s%s."):format(r.model, unchecked), vim.log.levels.INFO)
   end
   return r
 end

@@ -86,6 +86,59 @@ function M.read_chat(buf)
   return { session = vim.b[buf].zen_session, lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false) }
 end
 
+--- Types `text` as the prompt: under the last `## User` header (after what is typed there), or
+--- under a new one.
+function M.append_prompt(buf, text)
+  local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+  local user = false
+  for i = #lines, 1, -1 do
+    if lines[i] == "## User" then
+      user = true
+      break
+    elseif lines[i]:match("^## Assistant") or lines[i] == "## System" then
+      break
+    end
+  end
+  local n = #lines
+  while n > 0 and lines[n]:match("^%s*$") do
+    n = n - 1
+  end
+  local insert = user and { "" } or { "", "## User", "" }
+  vim.list_extend(insert, vim.split(text, "\n", { plain = true }))
+  vim.api.nvim_buf_set_lines(buf, n, -1, false, insert)
+  return true
+end
+
+--- The code buffer the user came from: name, filetype, lines and diagnostics (nil if gone).
+function M.code_buffer(buf)
+  if not (vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)) then
+    return nil
+  end
+  local diagnostics = {}
+  if vim.diagnostic then
+    for _, d in ipairs(vim.diagnostic.get(buf)) do
+      table.insert(diagnostics, { lnum = d.lnum, col = d.col, severity = d.severity, message = d.message, source = d.source })
+    end
+  end
+  return {
+    name = vim.api.nvim_buf_get_name(buf),
+    filetype = vim.bo[buf].filetype,
+    lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false),
+    diagnostics = diagnostics,
+  }
+end
+
+--- The buffer of the window the user came from (or the alternate buffer), if it holds code.
+function M.origin_buffer()
+  local current = vim.api.nvim_get_current_buf()
+  for _, b in ipairs({ vim.fn.winbufnr(vim.fn.winnr("#")), vim.fn.bufnr("#") }) do
+    if b > 0 and b ~= current and vim.api.nvim_buf_is_loaded(b) and not vim.b[b].zen_session and vim.bo[b].buftype == "" then
+      return b
+    end
+  end
+  return nil
+end
+
 --- Appends a role header for the answer; returns the extmark the answer streams in at.
 function M.begin_answer(buf, header)
   if not (vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)) then
@@ -243,11 +296,15 @@ function M.show(buf, layout)
     win = vim.api.nvim_get_current_win()
     vim.api.nvim_win_set_buf(win, buf)
   end
-  vim.wo[win].wrap = true
-  vim.wo[win].linebreak = true
-  vim.wo[win].foldmethod = "marker"
-  vim.wo[win].foldlevel = 0
-  pcall(vim.api.nvim_win_set_cursor, win, { vim.api.nvim_buf_line_count(buf), 0 })
+  if vim.b[buf].zen_session then
+    vim.wo[win].wrap = true
+    vim.wo[win].linebreak = true
+    vim.wo[win].foldmethod = "marker" -- the reasoning block folds
+    vim.wo[win].foldlevel = 0
+    pcall(vim.api.nvim_win_set_cursor, win, { vim.api.nvim_buf_line_count(buf), 0 })
+  else
+    vim.wo[win].wrap = false
+  end
   return win
 end
 

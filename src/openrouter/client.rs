@@ -29,7 +29,7 @@ impl ChatRequest<'_> {
         let messages: Vec<_> = self
             .messages
             .iter()
-            .map(|m| json!({"role": m.role, "content": m.content}))
+            .map(|m| json!({"role": m.role, "content": m.wire_content()}))
             .collect();
         let mut body = json!({
             "model": self.model,

@@ -1,17 +1,14 @@
-//! Chat requests: `new_chat`, `submit`, `stop`, `set_model`.
+//! Chat requests: `new_chat`, `submit`, `stop`.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
 use super::{args, Reply};
 use crate::app::Shared;
-use crate::session::registry::Cancel;
-use crate::session::transcript::{self, same_text};
-use crate::session::turn::{self, Turn};
-use crate::session::{validate_name, Message, Role, SessionMeta};
+use crate::session::{submit, transcript, validate_name, SessionMeta};
 use crate::store::Record;
 
 #[derive(Deserialize)]
@@ -26,7 +23,6 @@ const NEW_CHAT_KEYS: &[&str] = &["model", "temperature", "name", "dir", "prompt"
 /// Creates an OpenRouter chat session and its buffer; with `prompt=`, sends it at once.
 pub async fn new_chat(app: &Shared, arg: Json) -> Reply {
     let req: NewChat = args(arg)?;
-    let ready = app.ready()?;
     if let Some(bad) = req
         .args
         .keys()
@@ -37,9 +33,37 @@ pub async fn new_chat(app: &Shared, arg: Json) -> Reply {
             NEW_CHAT_KEYS.join(", ")
         ));
     }
-    let dir = match req.args.get("dir") {
-        Some(d) => req.cwd.join(d),
-        None => req.cwd.clone(),
+    let prompt = req.args.get("prompt").filter(|p| !p.trim().is_empty());
+    let chat = create_chat(app, &req.args, &req.cwd, prompt.map(String::as_str)).await?;
+    if prompt.is_some() {
+        if let Err(message) = submit::start_turn(app, &chat.id, chat.buf, None).await {
+            // The chat exists and holds the prompt: show it, and say why it was not sent.
+            app.ready()?.ui.notify(&message, "error").await;
+        }
+    }
+    Ok(json!({"id": chat.id, "buf": chat.buf, "name": chat.name, "model": chat.model}))
+}
+
+/// A chat just created.
+pub struct NewChatSession {
+    pub id: String,
+    pub buf: i64,
+    pub name: String,
+    pub model: String,
+}
+
+/// Creates a chat session (settings cascade, name, history file) and its buffer, with `prompt`
+/// typed under the first `## User` header.
+pub async fn create_chat(
+    app: &Shared,
+    args: &HashMap<String, String>,
+    cwd: &Path,
+    prompt: Option<&str>,
+) -> Result<NewChatSession, String> {
+    let ready = app.ready()?;
+    let dir = match args.get("dir") {
+        Some(d) => cwd.join(d),
+        None => cwd.to_path_buf(),
     };
     let dir = dir
         .canonicalize()
@@ -51,8 +75,7 @@ pub async fn new_chat(app: &Shared, arg: Json) -> Reply {
     // Cascade: setup() < the model picked outside a chat < the project file < model=.
     let project_model = (cfg.openrouter.default_model != ready.config.openrouter.default_model)
         .then(|| cfg.openrouter.default_model.clone());
-    let model = req
-        .args
+    let model = args
         .get("model")
         .cloned()
         .or(project_model)
@@ -61,11 +84,11 @@ pub async fn new_chat(app: &Shared, arg: Json) -> Reply {
     if model.trim().is_empty() {
         return Err("zen: model= is empty. Give a model id such as openai/gpt-4o.".into());
     }
-    let temperature = match req.args.get("temperature") {
-        None => None,
-        Some(t) => Some(parse_temperature(t)?),
-    };
-    let name = match req.args.get("name") {
+    let temperature = args
+        .get("temperature")
+        .map(|t| parse_temperature(t))
+        .transpose()?;
+    let name = match args.get("name") {
         Some(n) => {
             validate_name(n)?;
             if app.registry.name_taken(n) {
@@ -86,10 +109,10 @@ pub async fn new_chat(app: &Shared, arg: Json) -> Reply {
         .map_err(|e| format!("zen: saving the new session: {e:#}."))?;
     app.registry.insert(meta);
     app.registry.with(&id, |e| e.history = Some(Vec::new()));
+    app.registry.touch(&id);
     app.save_index().await;
 
     let mut lines = transcript::render(&transcript::title(&name, &model), &[]);
-    let prompt = req.args.get("prompt").filter(|p| !p.trim().is_empty());
     if let Some(p) = prompt {
         lines.extend(p.split('\n').map(String::from));
     }
@@ -99,10 +122,12 @@ pub async fn new_chat(app: &Shared, arg: Json) -> Reply {
         .await
         .map_err(|e| format!("zen: creating the chat buffer: {e:#}."))?;
     app.registry.with(&id, |e| e.buf = Some(buf));
-    if prompt.is_some() {
-        start_turn(app, &id, buf).await?;
-    }
-    Ok(json!({"id": id, "buf": buf, "name": name, "model": model}))
+    Ok(NewChatSession {
+        id,
+        buf,
+        name,
+        model,
+    })
 }
 
 fn parse_temperature(text: &str) -> Result<f64, String> {
@@ -123,15 +148,18 @@ fn next_name(app: &Shared, stem: &str) -> String {
 }
 
 #[derive(Deserialize)]
-struct BufArg {
+struct SubmitArg {
     buf: i64,
+    /// The buffer the user came from (for `#buffer` and `#diagnostics`).
+    #[serde(default)]
+    origin: Option<i64>,
 }
 
 /// Sends the conversation in a chat buffer and streams the answer into it.
 pub async fn submit(app: &Shared, arg: Json) -> Reply {
-    let BufArg { buf } = args(arg)?;
+    let SubmitArg { buf, origin } = args(arg)?;
     let id = session_of_buffer(app, buf).await?;
-    start_turn(app, &id, buf).await?;
+    submit::start_turn(app, &id, buf, origin).await?;
     Ok(json!({"id": id}))
 }
 
@@ -159,115 +187,6 @@ async fn session_of_buffer(app: &Shared, buf: i64) -> Result<String, String> {
     Ok(id)
 }
 
-async fn start_turn(app: &Shared, id: &str, buf: i64) -> Result<(), String> {
-    let cancel = app.registry.start_turn(id)?;
-    let started = prepare_turn(app, id, buf, cancel).await;
-    if started.is_err() {
-        app.registry.end_turn(id);
-    }
-    started
-}
-
-/// Reads the buffer, saves the prompt, opens the answer and spawns the turn.
-async fn prepare_turn(
-    app: &Shared,
-    id: &str,
-    buf: i64,
-    cancel: std::sync::Arc<Cancel>,
-) -> Result<(), String> {
-    let ready = app.ready()?;
-    let chat = ready
-        .ui
-        .read_chat(buf)
-        .await
-        .map_err(|e| format!("zen: {e:#}."))?
-        .ok_or("zen: the chat buffer is not loaded.")?;
-    let messages = transcript::parse(&chat.lines);
-    if messages.last().is_none_or(|m| m.role != Role::User) {
-        return Err(
-            "zen: nothing to send. Type your message under the last '## User' header.".into(),
-        );
-    }
-    let meta = app
-        .registry
-        .with(id, |e| e.meta.clone())
-        .ok_or("zen: the session is gone.")?;
-    let (mut cfg, _) = ready
-        .config
-        .for_dir(&meta.dir)
-        .map_err(|e| format!("zen: {e:#}."))?;
-    let model = meta
-        .model
-        .clone()
-        .unwrap_or(cfg.openrouter.default_model.clone());
-    let catalogue = crate::models::cached(app).await;
-    let entry = catalogue.as_ref().and_then(|c| c.find(&model));
-    for warning in crate::models::preflight(entry, &messages, &mut cfg.openrouter)? {
-        ready.ui.notify(&warning, "warn").await;
-    }
-    record_conversation(app, id, &messages);
-    app.update_prefs(|p| p.used(&model));
-    let header = format!("{} · {model}", transcript::header(Role::Assistant));
-    let mark = ready
-        .ui
-        .begin_answer(buf, &header)
-        .await
-        .map_err(|e| format!("zen: {e:#}."))?;
-    let temperature = meta.temperature.or(cfg.openrouter.temperature);
-    let turn = Turn {
-        app: app.clone(),
-        session: id.to_string(),
-        name: meta.name.clone(),
-        buf,
-        mark,
-        cfg: cfg.openrouter,
-        model,
-        temperature,
-        messages,
-        cancel,
-    };
-    app.tasks.spawn(turn::run(turn));
-    Ok(())
-}
-
-/// Saves what the buffer holds now: the new prompt, or the whole conversation when the user
-/// edited earlier turns (history stays append-only either way).
-fn record_conversation(app: &Shared, id: &str, messages: &[Message]) {
-    let Ok(ready) = app.ready() else { return };
-    let stored = app
-        .registry
-        .with(id, |e| e.history.clone())
-        .flatten()
-        .unwrap_or_else(|| ready.store.load_history(id).messages);
-    // Keep what the history knows of unchanged turns (reasoning, model, usage, end).
-    let merged: Vec<Message> = messages
-        .iter()
-        .enumerate()
-        .map(|(i, m)| match stored.get(i) {
-            Some(s) if same_text(std::slice::from_ref(s), std::slice::from_ref(m)) => s.clone(),
-            _ => m.clone(),
-        })
-        .collect();
-    let records: Vec<Record> =
-        if stored.len() <= merged.len() && same_text(&stored, &merged[..stored.len()]) {
-            merged[stored.len()..]
-                .iter()
-                .map(|m| Record::Message { message: m.clone() })
-                .collect()
-        } else {
-            vec![Record::Rewrite {
-                messages: merged.clone(),
-            }]
-        };
-    for record in &records {
-        if let Err(e) = ready.store.append(id, record, true) {
-            tracing::error!("saving prompt: {e:#}");
-        }
-    }
-    app.registry
-        .with(id, |e| e.history = Some(messages.to_vec()));
-}
-
 /// Which session a request means: by name, else the one shown in a buffer.
 #[derive(Deserialize)]
 pub struct Target {
@@ -281,6 +200,11 @@ pub struct Target {
 }
 
 impl Target {
+    /// The session name the request gave, if any.
+    pub fn named(&self) -> Option<&str> {
+        self.name.as_deref().filter(|n| !n.is_empty())
+    }
+
     /// The session shown in `buf`.
     pub fn for_buf(buf: i64) -> Target {
         Target {

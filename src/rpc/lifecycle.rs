@@ -80,7 +80,7 @@ pub async fn health(app: &Shared) -> Reply {
         "version": env!("CARGO_PKG_VERSION"),
         "protocol": PROTOCOL,
         "base_url": or.base_url,
-        "default_model": or.default_model,
+        "default_model": app.prefs().default_model.unwrap_or(or.default_model.clone()),
         "key_source": key::source(or),
         "key_present": key_present,
         "state_dir": ready.config.state_dir,

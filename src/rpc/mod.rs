@@ -7,6 +7,7 @@ pub mod chat;
 pub mod convert;
 pub mod lifecycle;
 pub mod models;
+pub mod send;
 pub mod sessions;
 
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use crate::nvim::{Nvim, Writer};
 use convert::{json_to_value, value_to_json};
 
 /// Bumped whenever a request, its arguments or `lua/zen/ui.lua` change incompatibly.
-pub const PROTOCOL: u64 = 1;
+pub const PROTOCOL: u64 = 2;
 
 /// What a handler returns: a JSON result, or one line for the user (`zen: ...`).
 pub type Reply = Result<Json, String>;
@@ -78,6 +79,7 @@ impl nvim_rs::Handler for Handler {
             "stop" => chat::stop(app, arg).await,
             "set_model" => models::set_model(app, arg).await,
             "model_ids" => models::model_ids(app).await,
+            "send" => send::send(app, arg).await,
             "list" => sessions::list(app).await,
             "open" => sessions::open(app, arg).await,
             "kill" => sessions::kill(app, arg).await,

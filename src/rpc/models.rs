@@ -31,18 +31,31 @@ pub async fn set_model(app: &Shared, arg: Json) -> Reply {
     if model.is_empty() {
         return Err("zen: give a model id, e.g. :ZenModel openai/gpt-4o.".into());
     }
-    let catalogue = models::catalogue(app, req.refresh).await;
-    if catalogue.source != Source::Builtin && catalogue.find(&model).is_none() {
-        let close = catalogue.closest(&model, 3);
-        return Err(format!(
-            "zen: unknown model '{model}'. Closest: {}. :ZenModel lists them all.",
-            close.join(", ")
-        ));
-    }
+    // Checked against the cached catalogue only: the editor waits on this request, so no fetch
+    // here. Without a cache the id is taken as given and the catalogue loads in the background.
+    let catalogue = if req.refresh {
+        Some(models::catalogue(app, true).await)
+    } else {
+        models::cached(app).await
+    };
+    let checked = match catalogue.as_ref().filter(|c| c.source != Source::Builtin) {
+        Some(c) if c.find(&model).is_none() => {
+            let close = c.closest(&model, 3);
+            return Err(format!(
+                "zen: unknown model '{model}'. Closest: {}. :ZenModel lists them all.",
+                close.join(", ")
+            ));
+        }
+        Some(_) => true,
+        None => {
+            models::warm(app);
+            false
+        }
+    };
     app.update_prefs(|p| p.used(&model));
     let Some(id) = target_session(app, &req.target) else {
         app.update_prefs(|p| p.default_model = Some(model.clone()));
-        return Ok(json!({"model": model, "scope": "default"}));
+        return Ok(json!({"model": model, "scope": "default", "checked": checked}));
     };
     let (name, buf) = app
         .registry
@@ -58,7 +71,7 @@ pub async fn set_model(app: &Shared, arg: Json) -> Reply {
             .set_title(buf, &transcript::title(&name, &model))
             .await;
     }
-    Ok(json!({"id": id, "name": name, "model": model, "scope": "session"}))
+    Ok(json!({"id": id, "name": name, "model": model, "scope": "session", "checked": checked}))
 }
 
 /// Model ids for command completion: whatever is cached, never a fetch.

@@ -67,20 +67,31 @@ fn resolve(app: &Shared, named: &Named) -> Result<String, String> {
 /// Shows a session: its live buffer, or a new one rebuilt from its history.
 pub async fn open(app: &Shared, arg: Json) -> Reply {
     let named: Named = args(arg)?;
-    let ready = app.ready()?;
     let id = resolve(app, &named)?;
+    app.registry.touch(&id);
+    let buf = chat_buffer(app, &id).await?;
+    let meta = app
+        .registry
+        .with(&id, |e| e.meta.clone())
+        .ok_or("zen: the session is gone.")?;
+    Ok(
+        json!({"id": id, "buf": buf, "name": meta.name, "model": meta.model, "cost": meta.totals.cost}),
+    )
+}
+
+/// The live buffer of chat `id`, or a new one rebuilt from its history (warnings shown).
+pub async fn chat_buffer(app: &Shared, id: &str) -> Result<i64, String> {
+    let ready = app.ready()?;
     let (meta, buf) = app
         .registry
-        .with(&id, |e| (e.meta.clone(), e.buf))
+        .with(id, |e| (e.meta.clone(), e.buf))
         .ok_or("zen: the session is gone.")?;
     if let Some(buf) = buf {
         if ready.ui.buffer_alive(buf).await {
-            return Ok(
-                json!({"id": id, "buf": buf, "name": meta.name, "model": meta.model, "cost": meta.totals.cost}),
-            );
+            return Ok(buf);
         }
     }
-    let loaded = ready.store.load_history(&id);
+    let loaded = ready.store.load_history(id);
     for w in &loaded.warnings {
         ready.ui.notify(&format!("zen: {w}."), "warn").await;
     }
@@ -88,16 +99,14 @@ pub async fn open(app: &Shared, arg: Json) -> Reply {
     let lines = transcript::render(&transcript::title(&meta.name, &model), &loaded.messages);
     let buf = ready
         .ui
-        .create_chat_buffer(&id, &meta.name, &lines)
+        .create_chat_buffer(id, &meta.name, &lines)
         .await
         .map_err(|e| format!("zen: reopening {}: {e:#}.", meta.name))?;
-    app.registry.with(&id, |e| {
+    app.registry.with(id, |e| {
         e.buf = Some(buf);
-        e.history = Some(loaded.messages.clone());
+        e.history = Some(loaded.messages);
     });
-    Ok(
-        json!({"id": id, "buf": buf, "name": meta.name, "model": meta.model, "cost": meta.totals.cost, "warnings": loaded.warnings}),
-    )
+    Ok(buf)
 }
 
 /// Stops a session, forgets it and deletes its history; returns its buffer for Lua to wipe.

@@ -2,6 +2,7 @@
 //! buffer text maps to a conversation, and one streamed turn of a chat.
 
 pub mod registry;
+pub mod submit;
 pub mod transcript;
 pub mod turn;
 
@@ -54,6 +55,9 @@ pub struct Message {
     /// Why an answer ended early: `stopped`, `error: ...`, `interrupted`, `buffer closed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<String>,
+    /// What the prompt's references (`@file`, `#buffer`, ...) pulled in, as sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
     #[serde(default)]
     pub ts: u64,
 }
@@ -68,9 +72,58 @@ impl Message {
             model: None,
             usage: None,
             end: None,
+            attachments: Vec::new(),
             ts: now(),
         }
     }
+
+    /// The `content` to send: the text plus its attachments (text inlined as fenced blocks,
+    /// images as `image_url` parts).
+    pub fn wire_content(&self) -> serde_json::Value {
+        if self.attachments.is_empty() {
+            return serde_json::Value::String(self.content.clone());
+        }
+        let mut text = self.content.clone();
+        for a in self.attachments.iter().filter(|a| a.text.is_some()) {
+            text.push_str("\n\n");
+            text.push_str(&crate::send::fenced(
+                &a.label,
+                a.lang.as_deref().unwrap_or(""),
+                a.text.as_deref().unwrap_or(""),
+            ));
+        }
+        let images: Vec<_> = self
+            .attachments
+            .iter()
+            .filter_map(|a| a.image_url.as_deref())
+            .collect();
+        if images.is_empty() {
+            return serde_json::Value::String(text);
+        }
+        let mut parts = vec![serde_json::json!({"type": "text", "text": text})];
+        parts.extend(
+            images
+                .iter()
+                .map(|url| serde_json::json!({"type": "image_url", "image_url": {"url": url}})),
+        );
+        serde_json::Value::Array(parts)
+    }
+}
+
+/// Context a prompt pulled in by reference: a file, the code buffer, its diagnostics, an image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The reference as typed (`@src/main.rs`, `#buffer`).
+    pub reference: String,
+    /// What it resolved to, shown above the fenced block (`src/main.rs`, `/etc/hosts`).
+    pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// An image as a `data:` URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
 }
 
 /// Running totals of a session.

@@ -60,11 +60,28 @@ pub struct Listed {
 #[derive(Default)]
 pub struct Registry {
     entries: Mutex<HashMap<String, Entry>>,
+    /// The session used last in this editor (`:ZenSend`'s fallback target).
+    last_used: Mutex<Option<String>>,
 }
 
 impl Registry {
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Notes that the user just used a session.
+    pub fn touch(&self, id: &str) {
+        *self.last_used.lock().unwrap_or_else(|e| e.into_inner()) = Some(id.to_string());
+    }
+
+    /// The session used last in this editor, if it still exists.
+    pub fn last_used(&self) -> Option<String> {
+        let id = self
+            .last_used
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()?;
+        self.lock().contains_key(&id).then_some(id)
     }
 
     /// Adds (or replaces) a session.

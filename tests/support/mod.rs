@@ -1,5 +1,5 @@
 //! Test support: a fake OpenRouter server and a real headless Neovim running the plugin.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod catalogue;
 pub mod fake_server;

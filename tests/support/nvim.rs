@@ -244,6 +244,15 @@ fn to_json(v: Value) -> Json {
     }
 }
 
+/// The protocol version the built backend speaks (`zen-portal --protocol`).
+pub fn backend_protocol() -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zen-portal"))
+        .arg("--protocol")
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 /// Whether a process is still alive.
 pub fn process_alive(pid: i64) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()

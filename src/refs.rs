@@ -1,0 +1,336 @@
+//! References inside chat prompts: `@path/to/file` inlines a file, `#buffer` the code buffer the
+//! user came from, `#diagnostics` its diagnostics, and `@image.png` (jpeg, webp, gif) attaches the
+//! image for models that accept images. Resolved when the prompt is sent, then kept in history.
+//! Text inside fenced code blocks is never read as a reference (`@app.route` in Python is code).
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use serde::Deserialize;
+
+use crate::openrouter::catalogue::Model;
+use crate::session::Attachment;
+
+/// A reference found in a prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ref {
+    File(String),
+    Image(String),
+    Buffer,
+    Diagnostics,
+}
+
+const IMAGE_TYPES: &[(&str, &str)] = &[
+    ("png", "image/png"),
+    ("jpg", "image/jpeg"),
+    ("jpeg", "image/jpeg"),
+    ("webp", "image/webp"),
+    ("gif", "image/gif"),
+];
+
+/// The references in `text`, in order, outside fenced code blocks.
+pub fn find(text: &str) -> Vec<Ref> {
+    let mut refs = Vec::new();
+    let mut in_fence = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence {
+            continue;
+        }
+        for word in line.split_whitespace() {
+            // Sentence punctuation after a reference is not part of it.
+            let word = word.trim_end_matches([',', ';', ':', '!', '?', ')', '"', '\'', '.']);
+            match word {
+                "#buffer" => refs.push(Ref::Buffer),
+                "#diagnostics" => refs.push(Ref::Diagnostics),
+                _ => {
+                    let Some(path) = word.strip_prefix('@') else {
+                        continue;
+                    };
+                    if path.is_empty()
+                        || !(path.contains('/') || path.contains('.') || path.starts_with('~'))
+                    {
+                        continue; // "@someone" is prose
+                    }
+                    let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+                    if IMAGE_TYPES.iter().any(|(e, _)| *e == ext) {
+                        refs.push(Ref::Image(path.to_string()));
+                    } else {
+                        refs.push(Ref::File(path.to_string()));
+                    }
+                }
+            }
+        }
+    }
+    refs.dedup();
+    refs
+}
+
+/// The buffer the user came from, as Lua reads it for `#buffer` and `#diagnostics`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CodeBuffer {
+    pub name: String,
+    #[serde(default)]
+    pub filetype: String,
+    #[serde(default)]
+    pub lines: Vec<String>,
+    #[serde(default)]
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// One `vim.diagnostic` entry.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Diagnostic {
+    pub lnum: u64,
+    #[serde(default)]
+    pub col: u64,
+    #[serde(default)]
+    pub severity: u8,
+    pub message: String,
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+/// Size limits (`references.*` options).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_file_bytes: u64,
+    pub max_image_bytes: u64,
+}
+
+/// Everything resolving needs.
+pub struct Context<'a> {
+    /// Relative paths start here (the session's project root).
+    pub root: &'a Path,
+    pub model: &'a str,
+    /// The model's catalogue entry, when known (to refuse images for text-only models).
+    pub entry: Option<&'a Model>,
+    pub limits: Limits,
+    /// The code buffer, when the prompt names `#buffer` or `#diagnostics`.
+    pub code: Option<CodeBuffer>,
+}
+
+/// Resolves every reference into an attachment, or says (in one line) why one cannot be.
+pub fn resolve(refs: &[Ref], ctx: &Context) -> Result<Vec<Attachment>, String> {
+    refs.iter().map(|r| resolve_one(r, ctx)).collect()
+}
+
+fn resolve_one(r: &Ref, ctx: &Context) -> Result<Attachment, String> {
+    match r {
+        Ref::File(p) => file(p, ctx),
+        Ref::Image(p) => image(p, ctx),
+        Ref::Buffer => {
+            let code = ctx.code.as_ref().ok_or("zen: #buffer: there is no code buffer to send (open a file in another window first).")?;
+            let label = crate::send::label(&code.name, ctx.root, None, None);
+            let text = code.lines.join("\n");
+            if text.len() as u64 > ctx.limits.max_file_bytes {
+                return Err(too_big(
+                    "#buffer",
+                    text.len() as u64,
+                    ctx.limits.max_file_bytes,
+                    "references.max_file_bytes",
+                ));
+            }
+            Ok(text_attachment(
+                "#buffer",
+                label,
+                crate::send::language_of(&code.filetype, &code.name),
+                text,
+            ))
+        }
+        Ref::Diagnostics => {
+            let code = ctx
+                .code
+                .as_ref()
+                .ok_or("zen: #diagnostics: there is no code buffer to read diagnostics from.")?;
+            let label = crate::send::label(&code.name, ctx.root, None, None);
+            let mut lines: Vec<String> = code
+                .diagnostics
+                .iter()
+                .map(|d| {
+                    let severity = ["error", "warning", "info", "hint"]
+                        .get(d.severity.saturating_sub(1) as usize)
+                        .unwrap_or(&"note");
+                    let source = d
+                        .source
+                        .as_deref()
+                        .map(|s| format!(" [{s}]"))
+                        .unwrap_or_default();
+                    format!(
+                        "{label}:{}:{}: {severity}: {}{source}",
+                        d.lnum + 1,
+                        d.col + 1,
+                        d.message
+                    )
+                })
+                .collect();
+            if lines.is_empty() {
+                lines.push(format!("(no diagnostics in {label})"));
+            }
+            Ok(text_attachment(
+                "#diagnostics",
+                format!("diagnostics of {label}"),
+                "",
+                lines.join("\n"),
+            ))
+        }
+    }
+}
+
+fn text_attachment(reference: &str, label: String, lang: &str, text: String) -> Attachment {
+    Attachment {
+        reference: reference.into(),
+        label,
+        lang: Some(lang.into()),
+        text: Some(text),
+        image_url: None,
+    }
+}
+
+fn locate(p: &str, ctx: &Context) -> Result<(PathBuf, String), String> {
+    let path = match p.strip_prefix("~/") {
+        Some(rest) => PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(rest),
+        None => ctx.root.join(p),
+    };
+    let path = path.canonicalize().map_err(|_| {
+        format!(
+            "zen: @{p}: no such file (looked for {}). Fix the reference or remove it.",
+            ctx.root.join(p).display()
+        )
+    })?;
+    if !path.is_file() {
+        return Err(format!("zen: @{p} is not a file ({}).", path.display()));
+    }
+    // Inside the project: the relative path; outside: the resolved path, so the user sees it.
+    let root = ctx
+        .root
+        .canonicalize()
+        .unwrap_or_else(|_| ctx.root.to_path_buf());
+    let label = path
+        .strip_prefix(&root)
+        .map(|r| r.display().to_string())
+        .unwrap_or_else(|_| path.display().to_string());
+    Ok((path, label))
+}
+
+fn file(p: &str, ctx: &Context) -> Result<Attachment, String> {
+    let (path, label) = locate(p, ctx)?;
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    if size > ctx.limits.max_file_bytes {
+        return Err(too_big(
+            &format!("@{p}"),
+            size,
+            ctx.limits.max_file_bytes,
+            "references.max_file_bytes",
+        ));
+    }
+    let bytes = std::fs::read(&path).map_err(|e| format!("zen: @{p}: {e}."))?;
+    let text = match String::from_utf8(bytes) {
+        Ok(t) if !t.contains('\0') => t,
+        _ => return Err(format!("zen: @{p} is a binary file; only text files and images (png, jpeg, webp, gif) can be sent.")),
+    };
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    Ok(text_attachment(
+        &format!("@{p}"),
+        label,
+        crate::send::language_of_extension(ext),
+        text,
+    ))
+}
+
+fn image(p: &str, ctx: &Context) -> Result<Attachment, String> {
+    if let Some(entry) = ctx.entry {
+        if !entry.accepts_images() {
+            return Err(format!(
+                "zen: {} does not accept images, so @{p} cannot be sent. Pick a vision model with :ZenModel, or remove the reference.",
+                ctx.model
+            ));
+        }
+    }
+    let (path, label) = locate(p, ctx)?;
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    if size > ctx.limits.max_image_bytes {
+        return Err(too_big(
+            &format!("@{p}"),
+            size,
+            ctx.limits.max_image_bytes,
+            "references.max_image_bytes",
+        ));
+    }
+    let bytes = std::fs::read(&path).map_err(|e| format!("zen: @{p}: {e}."))?;
+    let ext = p.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    let mime = IMAGE_TYPES
+        .iter()
+        .find(|(e, _)| *e == ext)
+        .map(|(_, m)| *m)
+        .unwrap_or("image/png");
+    let data = base64::engine::general_purpose::STANDARD.encode(bytes);
+    Ok(Attachment {
+        reference: format!("@{p}"),
+        label,
+        lang: None,
+        text: None,
+        image_url: Some(format!("data:{mime};base64,{data}")),
+    })
+}
+
+fn too_big(what: &str, size: u64, limit: u64, option: &str) -> String {
+    format!(
+        "zen: {what} is {}, over the {} limit ({option}). Send a part of it with :ZenSend instead.",
+        human(size),
+        human(limit)
+    )
+}
+
+fn human(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.0} KB", b as f64 / 1024.0),
+        b => format!("{b} bytes"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_references_outside_code_blocks_only() {
+        let text = "Look at @src/main.rs, #buffer and @shot.PNG.\n```python\n@app.route('/x')\n```\nping @someone #diagnostics";
+        assert_eq!(
+            find(text),
+            vec![
+                Ref::File("src/main.rs".into()),
+                Ref::Buffer,
+                Ref::Image("shot.PNG".into()),
+                Ref::Diagnostics
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_binary_and_too_big_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("bin.dat"), [0u8, 159, 146, 150]).unwrap();
+        std::fs::write(dir.path().join("big.txt"), "x".repeat(2048)).unwrap();
+        let ctx = Context {
+            root: dir.path(),
+            model: "m",
+            entry: None,
+            limits: Limits {
+                max_file_bytes: 1024,
+                max_image_bytes: 1024,
+            },
+            code: None,
+        };
+        let err = resolve(&[Ref::File("nope.rs".into())], &ctx).unwrap_err();
+        assert!(err.contains("no such file"), "{err}");
+        let err = resolve(&[Ref::File("bin.dat".into())], &ctx).unwrap_err();
+        assert!(err.contains("binary file"), "{err}");
+        let err = resolve(&[Ref::File("big.txt".into())], &ctx).unwrap_err();
+        assert!(err.contains("2 KB, over the 1 KB limit"), "{err}");
+    }
+}

@@ -1,0 +1,97 @@
+//! `send`: code as a prompt (`:ZenSend`, the `<Plug>(zen-send)` operator and visual mapping).
+//! Picks the target session, formats the selection, types it into the chat and starts the turn.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde_json::{json, Value as Json};
+
+use super::chat::{create_chat, target_session, Target};
+use super::{args, Reply};
+use crate::app::Shared;
+use crate::send;
+
+#[derive(Deserialize)]
+struct SendReq {
+    /// The selected text, line by line (empty: text only).
+    #[serde(default)]
+    lines: Vec<String>,
+    #[serde(default)]
+    first: Option<u64>,
+    #[serde(default)]
+    last: Option<u64>,
+    #[serde(default)]
+    path: String,
+    #[serde(default)]
+    filetype: String,
+    #[serde(default)]
+    instruction: String,
+    #[serde(flatten)]
+    target: Target,
+    /// The user chose "new openrouter chat" in the target picker.
+    #[serde(default)]
+    new_chat: bool,
+    /// The buffer the selection came from (for `#buffer` in the instruction).
+    #[serde(default)]
+    origin: Option<i64>,
+    cwd: PathBuf,
+}
+
+/// Sends a selection (and/or text) to the target session; answers `{pick}` when there is no
+/// obvious target, for Lua to ask.
+pub async fn send(app: &Shared, arg: Json) -> Reply {
+    let req: SendReq = args(arg)?;
+    let code = (!req.lines.is_empty()).then(|| req.lines.join("\n"));
+    let label = send::label(&req.path, &req.cwd, req.first, req.last);
+    let text = send::prompt(
+        &req.instruction,
+        code.as_deref().map(|c| {
+            (
+                label.as_str(),
+                send::language_of(&req.filetype, &req.path),
+                c,
+            )
+        }),
+    );
+    if text.is_empty() {
+        return Err(
+            "zen: nothing to send. Select lines, give a range, or add text: :ZenSend explain this."
+                .into(),
+        );
+    }
+    let id = if req.new_chat {
+        create_chat(app, &HashMap::new(), &req.cwd, None).await?.id
+    } else if let Some(id) = target_session(app, &req.target).or_else(|| app.registry.last_used()) {
+        id
+    } else if req.target.named().is_some() {
+        return Err(format!(
+            "zen: no session called '{}'. :ZenList shows them.",
+            req.target.named().unwrap_or_default()
+        ));
+    } else {
+        return Ok(json!({"pick": pick_rows(app)}));
+    };
+    let buf = super::sessions::chat_buffer(app, &id).await?;
+    let ready = app.ready()?;
+    ready
+        .ui
+        .append_prompt(buf, &text)
+        .await
+        .map_err(|e| format!("zen: {e:#}."))?;
+    crate::session::submit::start_turn(app, &id, buf, req.origin).await?;
+    let name = app
+        .registry
+        .with(&id, |e| e.meta.name.clone())
+        .unwrap_or_default();
+    Ok(json!({"id": id, "buf": buf, "name": name}))
+}
+
+/// Every session, for the "send to which session?" picker.
+fn pick_rows(app: &Shared) -> Vec<Json> {
+    app.registry
+        .list()
+        .into_iter()
+        .map(|row| json!({"id": row.meta.id, "name": row.meta.name, "kind": row.meta.kind, "model": row.meta.model}))
+        .collect()
+}

@@ -1,0 +1,159 @@
+//! Starting a turn: read the chat buffer, keep what the history knows of unchanged turns,
+//! resolve the new prompt's references, check it against the model, save it, open the answer,
+//! and hand over to the streaming task.
+
+use std::sync::Arc;
+
+use super::registry::Cancel;
+use super::transcript::{self, same_text};
+use super::turn::{self, Turn};
+use super::{Message, Role};
+use crate::app::Shared;
+use crate::refs;
+use crate::store::Record;
+
+/// Starts a turn in chat `id` shown in `buf`; `origin` is the buffer the user came from.
+pub async fn start_turn(
+    app: &Shared,
+    id: &str,
+    buf: i64,
+    origin: Option<i64>,
+) -> Result<(), String> {
+    let cancel = app.registry.start_turn(id)?;
+    app.registry.touch(id);
+    let started = prepare(app, id, buf, origin, cancel).await;
+    if started.is_err() {
+        app.registry.end_turn(id);
+    }
+    started
+}
+
+async fn prepare(
+    app: &Shared,
+    id: &str,
+    buf: i64,
+    origin: Option<i64>,
+    cancel: Arc<Cancel>,
+) -> Result<(), String> {
+    let ready = app.ready()?;
+    let chat = ready
+        .ui
+        .read_chat(buf)
+        .await
+        .map_err(|e| format!("zen: {e:#}."))?
+        .ok_or("zen: the chat buffer is not loaded.")?;
+    let mut messages = transcript::parse(&chat.lines);
+    if messages.last().is_none_or(|m| m.role != Role::User) {
+        return Err(
+            "zen: nothing to send. Type your message under the last '## User' header.".into(),
+        );
+    }
+    let meta = app
+        .registry
+        .with(id, |e| e.meta.clone())
+        .ok_or("zen: the session is gone.")?;
+    let (mut cfg, _) = ready
+        .config
+        .for_dir(&meta.dir)
+        .map_err(|e| format!("zen: {e:#}."))?;
+    let model = meta
+        .model
+        .clone()
+        .unwrap_or(cfg.openrouter.default_model.clone());
+    let stored = stored_history(app, id);
+    keep_known_turns(&mut messages, &stored);
+
+    let catalogue = crate::models::cached(app).await;
+    let entry = catalogue.as_ref().and_then(|c| c.find(&model));
+    let last = messages.last_mut().expect("a user message");
+    let found = refs::find(&last.content);
+    if last.attachments.is_empty() && !found.is_empty() {
+        let wants_code = found
+            .iter()
+            .any(|r| matches!(r, refs::Ref::Buffer | refs::Ref::Diagnostics));
+        let code = match (wants_code, origin) {
+            (true, Some(origin)) => ready.ui.code_buffer(origin).await.ok().flatten(),
+            _ => None,
+        };
+        let root = crate::config::project_root(&meta.dir);
+        let ctx = refs::Context {
+            root: &root,
+            model: &model,
+            entry,
+            limits: refs::Limits {
+                max_file_bytes: cfg.references.max_file_bytes,
+                max_image_bytes: cfg.references.max_image_bytes,
+            },
+            code,
+        };
+        last.attachments = refs::resolve(&found, &ctx)?;
+    }
+    for warning in crate::models::preflight(entry, &messages, &mut cfg.openrouter)? {
+        ready.ui.notify(&warning, "warn").await;
+    }
+    record(app, id, &stored, &messages);
+    app.update_prefs(|p| p.used(&model));
+
+    let header = format!("{} · {model}", transcript::header(Role::Assistant));
+    let mark = ready
+        .ui
+        .begin_answer(buf, &header)
+        .await
+        .map_err(|e| format!("zen: {e:#}."))?;
+    let turn = Turn {
+        app: app.clone(),
+        session: id.to_string(),
+        name: meta.name.clone(),
+        buf,
+        mark,
+        temperature: meta.temperature.or(cfg.openrouter.temperature),
+        cfg: cfg.openrouter,
+        model,
+        messages,
+        cancel,
+    };
+    app.tasks.spawn(turn::run(turn));
+    Ok(())
+}
+
+fn stored_history(app: &Shared, id: &str) -> Vec<Message> {
+    let cached = app.registry.with(id, |e| e.history.clone()).flatten();
+    match (cached, app.ready()) {
+        (Some(h), _) => h,
+        (None, Ok(ready)) => ready.store.load_history(id).messages,
+        (None, Err(_)) => Vec::new(),
+    }
+}
+
+/// Unchanged turns keep what the history knows of them (reasoning, model, usage, attachments).
+fn keep_known_turns(messages: &mut [Message], stored: &[Message]) {
+    for (m, s) in messages.iter_mut().zip(stored) {
+        if same_text(std::slice::from_ref(s), std::slice::from_ref(m)) {
+            *m = s.clone();
+        }
+    }
+}
+
+/// Saves the new prompt, or the whole conversation when earlier turns were edited (the history
+/// stays append-only either way).
+fn record(app: &Shared, id: &str, stored: &[Message], messages: &[Message]) {
+    let Ok(ready) = app.ready() else { return };
+    let records: Vec<Record> =
+        if stored.len() <= messages.len() && same_text(stored, &messages[..stored.len()]) {
+            messages[stored.len()..]
+                .iter()
+                .map(|m| Record::Message { message: m.clone() })
+                .collect()
+        } else {
+            vec![Record::Rewrite {
+                messages: messages.to_vec(),
+            }]
+        };
+    for r in &records {
+        if let Err(e) = ready.store.append(id, r, true) {
+            tracing::error!("saving prompt: {e:#}");
+        }
+    }
+    app.registry
+        .with(id, |e| e.history = Some(messages.to_vec()));
+}
