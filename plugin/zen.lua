@@ -60,7 +60,7 @@ end, {
   complete = function(arglead)
     return vim.tbl_map(function(n)
       return "session=" .. n
-    end, require("zen.commands").complete_names(arglead:gsub("^session=", "")))
+    end, require("zen.commands").complete_names((arglead:gsub("^session=", ""))))
   end,
   desc = "zen: send the range or selection (and text) as a prompt",
 })

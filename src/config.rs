@@ -20,6 +20,7 @@ const FORBIDDEN_IN_PROJECT: &[&str] = &[
     "openrouter.api_key_env",
     "openrouter.base_url",
     "binary",
+    "tmux_socket",
 ];
 
 /// Everything the backend needs to know about the user's settings.
@@ -34,6 +35,9 @@ pub struct Config {
     pub tmux: Json,
     #[serde(default = "default_layout")]
     pub layout: String,
+    /// The private tmux socket (`tmux -L <name>`) agents run on.
+    #[serde(default = "default_tmux_socket")]
+    pub tmux_socket: String,
     /// Resolved by Lua (`stdpath("state")/zen-portal` unless set).
     pub state_dir: PathBuf,
     #[serde(default)]
@@ -114,6 +118,10 @@ fn default_tmux() -> Json {
     Json::String("auto".into())
 }
 
+fn default_tmux_socket() -> String {
+    "zen-portal".into()
+}
+
 fn default_layout() -> String {
     "vsplit".into()
 }
@@ -176,6 +184,7 @@ fn to_json(config: &Config) -> Json {
         },
         "references": config.references,
         "agents": config.agents, "tmux": config.tmux, "layout": config.layout,
+        "tmux_socket": config.tmux_socket,
         "state_dir": config.state_dir, "binary": config.binary, "log_level": config.log_level,
     })
 }

@@ -31,14 +31,25 @@ const IMAGE_TYPES: &[(&str, &str)] = &[
 /// The references in `text`, in order, outside fenced code blocks.
 pub fn find(text: &str) -> Vec<Ref> {
     let mut refs = Vec::new();
-    let mut in_fence = false;
+    // The open fence (its character and length), so a shorter or other run inside doesn't close it.
+    let mut fence: Option<(char, usize)> = None;
     for line in text.lines() {
-        if line.trim_start().starts_with("```") {
-            in_fence = !in_fence;
-            continue;
-        }
-        if in_fence {
-            continue;
+        let t = line.trim_start();
+        let marker = t.chars().next().filter(|c| *c == '`' || *c == '~');
+        let run = marker.map_or(0, |m| t.chars().take_while(|c| *c == m).count());
+        match (fence, marker) {
+            (None, Some(m)) if run >= 3 => {
+                fence = Some((m, run));
+                continue;
+            }
+            (Some((m, n)), Some(c))
+                if c == m && run >= n && t.trim_end().chars().all(|x| x == m) =>
+            {
+                fence = None;
+                continue;
+            }
+            (Some(_), _) => continue,
+            _ => {}
         }
         for word in line.split_whitespace() {
             // Sentence punctuation after a reference is not part of it.
@@ -65,7 +76,12 @@ pub fn find(text: &str) -> Vec<Ref> {
             }
         }
     }
-    refs.dedup();
+    let mut seen = Vec::new();
+    refs.retain(|r| {
+        let new = !seen.contains(r);
+        seen.push(r.clone());
+        new
+    });
     refs
 }
 
@@ -195,10 +211,11 @@ fn locate(p: &str, ctx: &Context) -> Result<(PathBuf, String), String> {
         Some(rest) => PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(rest),
         None => ctx.root.join(p),
     };
+    let looked = path.clone();
     let path = path.canonicalize().map_err(|_| {
         format!(
             "zen: @{p}: no such file (looked for {}). Fix the reference or remove it.",
-            ctx.root.join(p).display()
+            looked.display()
         )
     })?;
     if !path.is_file() {
@@ -278,8 +295,13 @@ fn image(p: &str, ctx: &Context) -> Result<Attachment, String> {
 }
 
 fn too_big(what: &str, size: u64, limit: u64, option: &str) -> String {
+    let hint = if option.ends_with("image_bytes") {
+        "Shrink the image, or raise the limit"
+    } else {
+        "Send a part of it with :ZenSend instead, or raise the limit"
+    };
     format!(
-        "zen: {what} is {}, over the {} limit ({option}). Send a part of it with :ZenSend instead.",
+        "zen: {what} is {}, over the {} limit ({option}). {hint}.",
         human(size),
         human(limit)
     )
@@ -309,6 +331,13 @@ mod tests {
                 Ref::Diagnostics
             ]
         );
+    }
+
+    #[test]
+    fn fences_close_only_on_their_own_marker() {
+        let text =
+            "````md\n```\n@inside.rs\n````\n~~~\n@tilde.rs\n~~~\nsee @out.rs and @out.rs again";
+        assert_eq!(find(text), vec![Ref::File("out.rs".into())]);
     }
 
     #[test]

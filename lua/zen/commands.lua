@@ -3,8 +3,8 @@ local backend = require("zen.backend")
 
 local M = {}
 
-M.kinds = { "openrouter" }
-M.new_keys = { "model=", "temperature=", "name=", "dir=", "prompt=" }
+M.kinds = { "openrouter", "claude", "codex", "gemini", "shell" }
+M.new_keys = { "model=", "temperature=", "name=", "dir=", "prompt=", "worktree=" }
 
 --- Runs `fn`; an error becomes one notification line, never a stack trace.
 function M.guard(fn)

@@ -29,11 +29,13 @@ end
 --- `:ZenNew {kind} [key=value ...]`: a new session, shown per `layout`.
 function M.new(kind, args)
   kind = kind or "openrouter"
-  if kind ~= "openrouter" then
-    error(("zen: unknown session kind '%s'. Known: openrouter."):format(kind), 0)
-  end
   if not args or next(args) == nil then
     args = vim.empty_dict()
+  end
+  if kind ~= "openrouter" then
+    local r = backend.request("new_agent", { kind = kind, args = args, cwd = vim.fn.getcwd() })
+    r.buf = ui.open_terminal(r, config.get().layout)
+    return r
   end
   local result = backend.request("new_chat", { args = args, cwd = vim.fn.getcwd() })
   remember(result)
@@ -69,6 +71,18 @@ function M.send(sel)
     end)
     return
   end
+  if r.agent then
+    if r.paste then -- a plain terminal: paste through its channel
+      local open = M.open(r.id)
+      if not (open.buf and ui.job_running(open.buf)) then
+        error(("zen: %s is not running; it was revived, send again."):format(r.name), 0)
+      end
+      ui.paste_to_terminal(open.buf, r.paste, r.enter)
+    else
+      M.open(r.id)
+    end
+    return r
+  end
   remember(r)
   ui.show(r.buf, config.get().layout)
   return r
@@ -86,6 +100,17 @@ end
 --- Opens a session by id or name (its live buffer, or rebuilt from history).
 function M.open(name)
   local r = backend.request("open", { name = name })
+  if r.run then -- an agent: show its live terminal, else attach (or revive) in a new one
+    if type(r.buf) == "number" and vim.api.nvim_buf_is_valid(r.buf) and ui.job_running(r.buf) then
+      ui.show(r.buf, config.get().layout)
+    else
+      r.buf = ui.open_terminal(r, config.get().layout)
+    end
+    if r.revived then
+      vim.notify(("zen: revived %s."):format(r.name), vim.log.levels.INFO)
+    end
+    return r
+  end
   remember(r)
   status.remember(r.id, { cost = r.cost })
   ui.show(r.buf, config.get().layout)
@@ -107,9 +132,11 @@ function M.kill(name, force)
       return
     end
   end
+  target.force = force == true
   local r = backend.request("kill", target)
   wipe(r.buf)
-  vim.notify(("zen: killed %s."):format(r.name), vim.log.levels.INFO)
+  local note = type(r.note) == "string" and ("; " .. r.note) or ""
+  vim.notify(("zen: killed %s%s."):format(r.name, note), vim.log.levels.INFO)
   return r
 end
 
@@ -150,7 +177,7 @@ function M.list()
   end
   require("zen.picker").pick(rows, function(action, row)
     local run = require("zen.commands").guard(function()
-      if action == "open" then
+      if action == "open" or action == "revive" then
         M.open(row.id)
       elseif action == "kill" then
         M.kill(row.id, false)

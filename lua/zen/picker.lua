@@ -16,9 +16,12 @@ end
 
 --- One aligned row: state, name, kind, model, cost, last activity.
 function M.format_row(row)
-  local glyph = row.state == "streaming" and "●" or "○"
+  local glyphs = { streaming = "●", idle = "○", running = "▶", exited = "■", failed = "✗" }
+  local glyph = glyphs[row.state] or "?"
   local model = row.model ~= vim.NIL and row.model or ""
-  return ("%s %-20s %-10s %-36s $%-9.4f %s"):format(glyph, row.name, row.kind, model, row.cost or 0, ago(row.updated))
+  local cost = row.kind == "openrouter" and ("$%.4f"):format(row.cost or 0) or ""
+  local dir = vim.fn.fnamemodify(row.dir or "", ":~")
+  return ("%s %-20s %-10s %-30s %-9s %-7s %s"):format(glyph, row.name, row.kind, model, cost, ago(row.updated), dir)
 end
 
 --- Shows the sessions; `on_action(action, row)` gets "open", "rename" or "kill".
@@ -27,7 +30,8 @@ function M.pick(rows, on_action)
     if not row then
       return
     end
-    vim.ui.select({ "open", "rename", "kill" }, { prompt = "zen: " .. row.name }, function(action)
+    local first = (row.state == "exited" or row.state == "failed") and "revive" or "open"
+    vim.ui.select({ first, "rename", "kill" }, { prompt = "zen: " .. row.name }, function(action)
       if action then
         on_action(action, row)
       end

@@ -21,7 +21,9 @@ local function selection(lines, first, last)
     last = last,
     path = vim.api.nvim_buf_get_name(0),
     filetype = vim.bo.filetype,
-    origin = vim.api.nvim_get_current_buf(),
+    -- `#buffer` in the text means this file, unless we are in a chat or a special buffer.
+    origin = (vim.b.zen_session or vim.bo.buftype ~= "") and require("zen.ui").origin_buffer()
+      or vim.api.nvim_get_current_buf(),
   }
 end
 

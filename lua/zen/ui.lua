@@ -281,6 +281,57 @@ local function open_float(buf)
   })
 end
 
+--- Runs an agent (`r.run`, from the backend: the CLI itself, or `tmux attach`) in a new terminal
+--- buffer shown per `layout`. The buffer is the session's (`b:zen_session`).
+function M.open_terminal(r, layout)
+  local old = find_buffer("zen://" .. r.name)
+  if old and not M.job_running(old) then
+    pcall(vim.api.nvim_buf_delete, old, { force = true })
+  end
+  local buf = vim.api.nvim_create_buf(true, false)
+  vim.b[buf].zen_agent = true
+  M.show(buf, layout)
+  local backend = require("zen.backend")
+  local opts = {
+    cwd = r.cwd,
+    on_exit = function(_, code)
+      backend.notify("agent_exited", { id = r.id, code = code, tmux = r.tmux })
+    end,
+  }
+  local job
+  if vim.fn.has("nvim-0.11") == 1 then
+    opts.term = true
+    job = vim.fn.jobstart(r.run, opts)
+  else
+    job = vim.fn.termopen(r.run, opts)
+  end
+  if job <= 0 then
+    error(("zen: could not start %s in a terminal."):format(r.run[1]), 0)
+  end
+  vim.b[buf].zen_session = r.id
+  vim.b[buf].zen_agent = true
+  pcall(vim.api.nvim_buf_set_name, buf, "zen://" .. r.name)
+  backend.notify("agent_started", { id = r.id, buf = buf })
+  return buf
+end
+
+--- Whether the terminal job of `buf` still runs.
+function M.job_running(buf)
+  local ok, job = pcall(function()
+    return vim.b[buf].terminal_job_id
+  end)
+  return ok and job and vim.fn.jobwait({ job }, 0)[1] == -1 or false
+end
+
+--- Pastes `text` into an agent's terminal whole (bracketed paste), then Enter if asked.
+function M.paste_to_terminal(buf, text, enter)
+  local job = vim.b[buf].terminal_job_id
+  vim.fn.chansend(job, "\27[200~" .. text .. "\27[201~")
+  if enter then
+    vim.fn.chansend(job, "\r")
+  end
+end
+
 --- Shows `buf` per `layout` (focusing a window that already shows it) and puts the cursor at the end.
 function M.show(buf, layout)
   local win = vim.fn.bufwinid(buf)
@@ -296,7 +347,7 @@ function M.show(buf, layout)
     win = vim.api.nvim_get_current_win()
     vim.api.nvim_win_set_buf(win, buf)
   end
-  if vim.b[buf].zen_session then
+  if vim.b[buf].zen_session and not vim.b[buf].zen_agent then
     vim.wo[win].wrap = true
     vim.wo[win].linebreak = true
     vim.wo[win].foldmethod = "marker" -- the reasoning block folds

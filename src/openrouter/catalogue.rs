@@ -220,7 +220,7 @@ pub fn read_cache(state_dir: &Path, base_url: &str) -> (Option<CacheFile>, Optio
             let aside = path.with_extension("json.corrupt");
             let _ = std::fs::rename(&path, &aside);
             let warning = format!(
-                "the model cache {} was corrupt ({e}); moved it to {} and will fetch a new one",
+                "the model cache {} was corrupt ({e}); moved it to {}; the next :ZenModel fetches a new one",
                 path.display(),
                 aside.display()
             );

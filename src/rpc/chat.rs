@@ -140,7 +140,7 @@ fn parse_temperature(text: &str) -> Result<f64, String> {
 }
 
 /// `chat-1`, `chat-2`, ...: the first free name.
-fn next_name(app: &Shared, stem: &str) -> String {
+pub fn next_name(app: &Shared, stem: &str) -> String {
     (1..)
         .map(|n| format!("{stem}-{n}"))
         .find(|n| !app.registry.name_taken(n))

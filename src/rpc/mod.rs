@@ -3,6 +3,7 @@
 //! Requests from Lua run as their own tasks (nvim-rs spawns them), so a handler may call back
 //! into Neovim. Notifications are handled inline by nvim-rs: they only spawn work and return.
 
+pub mod agents;
 pub mod chat;
 pub mod convert;
 pub mod lifecycle;
@@ -75,6 +76,7 @@ impl nvim_rs::Handler for Handler {
             "hello" => lifecycle::hello(app, nvim, arg).await,
             "health" => lifecycle::health(app).await,
             "new_chat" => chat::new_chat(app, arg).await,
+            "new_agent" => agents::new_agent(app, arg).await,
             "submit" => chat::submit(app, arg).await,
             "stop" => chat::stop(app, arg).await,
             "set_model" => models::set_model(app, arg).await,
@@ -106,6 +108,8 @@ impl nvim_rs::Handler for Handler {
             "buffer_closed" => sessions::buffer_closed(&self.app, arg),
             "pick_model" => models::pick_model(&self.app, arg),
             "credit" => models::credit(&self.app),
+            "agent_started" => agents::agent_started(&self.app, arg),
+            "agent_exited" => agents::agent_exited(&self.app, arg),
             _ => tracing::warn!("unknown notification {name}"),
         }
     }

@@ -62,16 +62,28 @@ pub async fn send(app: &Shared, arg: Json) -> Reply {
     }
     let id = if req.new_chat {
         create_chat(app, &HashMap::new(), &req.cwd, None).await?.id
+    } else if let Some(name) = req.target.named() {
+        // A name given is a name meant: a typo must not send elsewhere.
+        app.registry.by_name(name).ok_or(format!(
+            "zen: no session called '{name}'. :ZenList shows them."
+        ))?
     } else if let Some(id) = target_session(app, &req.target).or_else(|| app.registry.last_used()) {
         id
-    } else if req.target.named().is_some() {
-        return Err(format!(
-            "zen: no session called '{}'. :ZenList shows them.",
-            req.target.named().unwrap_or_default()
-        ));
     } else {
         return Ok(json!({"pick": pick_rows(app)}));
     };
+    if app.registry.with(&id, |e| e.active.is_some()) == Some(true) {
+        let name = app
+            .registry
+            .with(&id, |e| e.meta.name.clone())
+            .unwrap_or_default();
+        return Err(format!(
+            "zen: {name} is still answering. Stop it with :ZenStop, or send when it is done."
+        ));
+    }
+    if app.registry.with(&id, |e| e.meta.agent.is_some()) == Some(true) {
+        return super::agents::deliver(app, &id, &text).await;
+    }
     let buf = super::sessions::chat_buffer(app, &id).await?;
     let ready = app.ready()?;
     ready

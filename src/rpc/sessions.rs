@@ -11,16 +11,21 @@ use crate::session::validate_name;
 
 /// Every session, most recent first, with what the picker shows.
 pub async fn list(app: &Shared) -> Reply {
+    let agent_states = super::agents::states(app).await;
     let rows: Vec<Json> = app
         .registry
         .list()
         .into_iter()
         .map(|row| {
             let m = row.meta;
+            let state = match agent_states.get(&m.id) {
+                Some(s) => *s,
+                None if row.streaming => "streaming",
+                None => "idle",
+            };
             json!({
                 "id": m.id, "kind": m.kind, "name": m.name, "model": m.model,
-                "dir": m.dir, "created": m.created, "updated": m.updated,
-                "state": if row.streaming { "streaming" } else { "idle" },
+                "dir": m.dir, "created": m.created, "updated": m.updated, "state": state,
                 "cost": m.totals.cost, "turns": m.totals.turns,
                 "prompt_tokens": m.totals.prompt_tokens, "completion_tokens": m.totals.completion_tokens,
                 "buf": row.buf,
@@ -41,6 +46,9 @@ struct Named {
     /// `b:zen_session` of `buf` (after a backend restart the registry has no buffers).
     #[serde(default)]
     session: Option<String>,
+    /// `:ZenKill!`: also remove a worktree with uncommitted changes.
+    #[serde(default)]
+    force: bool,
 }
 
 fn resolve(app: &Shared, named: &Named) -> Result<String, String> {
@@ -69,6 +77,9 @@ pub async fn open(app: &Shared, arg: Json) -> Reply {
     let named: Named = args(arg)?;
     let id = resolve(app, &named)?;
     app.registry.touch(&id);
+    if app.registry.with(&id, |e| e.meta.agent.is_some()) == Some(true) {
+        return super::agents::open_agent(app, &id).await;
+    }
     let buf = chat_buffer(app, &id).await?;
     let meta = app
         .registry
@@ -115,6 +126,11 @@ pub async fn kill(app: &Shared, arg: Json) -> Reply {
     let ready = app.ready()?;
     let id = resolve(app, &named)?;
     app.registry.cancel(&id, "killed");
+    let meta = app
+        .registry
+        .with(&id, |e| e.meta.clone())
+        .ok_or("zen: the session is gone.")?;
+    let note = super::agents::stop_agent(app, &meta, named.force).await?;
     let entry = app
         .registry
         .remove(&id)
@@ -124,7 +140,7 @@ pub async fn kill(app: &Shared, arg: Json) -> Reply {
         .store
         .remove_history(&id)
         .map_err(|e| format!("zen: deleting the history of {}: {e:#}.", entry.meta.name))?;
-    Ok(json!({"id": id, "name": entry.meta.name, "buf": entry.buf}))
+    Ok(json!({"id": id, "name": entry.meta.name, "buf": entry.buf, "note": note}))
 }
 
 #[derive(Deserialize)]
@@ -150,6 +166,11 @@ pub async fn rename(app: &Shared, arg: Json) -> Reply {
             req.new_name
         ));
     }
+    let before = app
+        .registry
+        .with(&id, |e| e.meta.clone())
+        .ok_or("zen: the session is gone.")?;
+    super::agents::rename_agent(app, &before, &req.new_name).await?;
     let (buf, model) = app
         .registry
         .with(&id, |e| {
@@ -160,10 +181,10 @@ pub async fn rename(app: &Shared, arg: Json) -> Reply {
     app.save_index().await;
     if let Some(buf) = buf {
         let _ = ready.ui.rename_buffer(buf, &req.new_name).await;
-        let _ = ready
-            .ui
-            .set_title(buf, &transcript::title(&req.new_name, &model))
-            .await;
+        if before.agent.is_none() {
+            let title = transcript::title(&req.new_name, &model);
+            let _ = ready.ui.set_title(buf, &title).await;
+        }
     }
     Ok(json!({"id": id, "name": req.new_name}))
 }

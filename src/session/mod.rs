@@ -160,6 +160,26 @@ pub struct SessionMeta {
     pub updated: u64,
     #[serde(default)]
     pub totals: Totals,
+    /// Terminal agents (claude, codex, gemini, shell): how to find and revive them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentMeta>,
+}
+
+/// What the index keeps about a terminal agent session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentMeta {
+    /// The CLI's own session id, when we chose it (`claude --session-id`).
+    #[serde(default)]
+    pub cli_session: Option<String>,
+    /// Runs in a tmux session (named like the session) on the private socket.
+    pub tmux: bool,
+    /// The command line it was started with.
+    pub argv: Vec<String>,
+    /// The git worktree made for it (`worktree=true`), and its branch.
+    #[serde(default)]
+    pub worktree: Option<PathBuf>,
+    #[serde(default)]
+    pub branch: Option<String>,
 }
 
 impl SessionMeta {
@@ -176,6 +196,7 @@ impl SessionMeta {
             created: t,
             updated: t,
             totals: Totals::default(),
+            agent: None,
         }
     }
 }

@@ -47,6 +47,11 @@ pub struct Entry {
     pub active: Option<Arc<Cancel>>,
     /// The conversation as saved (loaded on first use).
     pub history: Option<Vec<Message>>,
+    /// Agents run in a plain Neovim terminal: the exit code once the program ended
+    /// (`None` while it runs or when unknown).
+    pub exit_code: Option<i64>,
+    /// Such an agent's program is running.
+    pub running: bool,
 }
 
 /// A row of `list()`.
@@ -94,6 +99,8 @@ impl Registry {
                 buf: None,
                 active: None,
                 history: None,
+                exit_code: None,
+                running: false,
             },
         );
     }

@@ -1,10 +1,12 @@
 //! Test support: a fake OpenRouter server and a real headless Neovim running the plugin.
 #![allow(dead_code, unused_imports)]
 
+pub mod agents;
 pub mod catalogue;
 pub mod fake_server;
 pub mod nvim;
 
+pub use agents::*;
 pub use catalogue::*;
 pub use fake_server::*;
 pub use nvim::*;

@@ -29,6 +29,8 @@ pub struct Start {
     pub base_url: String,
     pub key: Option<String>,
     pub cwd: Option<PathBuf>,
+    /// Extra environment (PATH with fake CLIs first, ...).
+    pub env: Vec<(String, String)>,
 }
 
 impl Start {
@@ -39,6 +41,7 @@ impl Start {
             base_url: base_url.into(),
             key: Some(TEST_KEY.into()),
             cwd: None,
+            env: Vec::new(),
         }
     }
 }
@@ -67,6 +70,7 @@ impl Nvim {
             .env("XDG_CACHE_HOME", opts.home.join("cache"))
             .current_dir(opts.cwd.clone().unwrap_or_else(|| opts.home.clone()))
             .kill_on_drop(true);
+        cmd.envs(opts.env.iter().map(|(k, v)| (k, v)));
         match &opts.key {
             Some(k) => cmd.env("OPENROUTER_API_KEY", k),
             None => cmd.env_remove("OPENROUTER_API_KEY"),
@@ -212,6 +216,11 @@ impl Nvim {
     }
 
     /// Quits Neovim and waits for it (the backend exits with it).
+    /// Kills Neovim hard (SIGKILL), as a crash would.
+    pub async fn kill(mut self) {
+        let _ = self.child.kill().await;
+    }
+
     pub async fn quit(mut self) {
         let _ = self.api.command("qa!").await;
         let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;

@@ -1,0 +1,154 @@
+//! tmux on a private socket (`tmux -L <socket>`, default `zen-portal`) so the user's own tmux is
+//! untouched. Sessions are addressed exactly (`=name`), keep their pane when the program exits
+//! (`remain-on-exit`, so we can tell exited from failed), and outlive the editor.
+
+use std::collections::HashMap;
+use std::process::Stdio;
+
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+/// The state of one tmux session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaneState {
+    Running,
+    /// The program exited, with this status when tmux knows it (0: exited, else failed).
+    Dead(Option<i32>),
+}
+
+/// A handle on our tmux server.
+#[derive(Debug, Clone)]
+pub struct Tmux {
+    pub socket: String,
+}
+
+impl Tmux {
+    /// Whether tmux is installed.
+    pub fn installed() -> bool {
+        which::which("tmux").is_ok()
+    }
+
+    async fn run(&self, args: &[&str], input: Option<&[u8]>) -> Result<String, String> {
+        let mut cmd = Command::new("tmux");
+        cmd.arg("-L").arg(&self.socket).args(args);
+        cmd.stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().map_err(|e| format!("running tmux: {e}"))?;
+        if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
+            stdin
+                .write_all(bytes)
+                .await
+                .map_err(|e| format!("writing to tmux: {e}"))?;
+        }
+        let out = child
+            .wait_with_output()
+            .await
+            .map_err(|e| format!("running tmux: {e}"))?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+        }
+    }
+
+    /// Starts `argv` (run directly, no shell) detached in a new session `name`, in `dir`.
+    pub async fn new_session(&self, name: &str, dir: &str, argv: &[String]) -> Result<(), String> {
+        let mut args: Vec<&str> = vec!["set-option", "-g", "remain-on-exit", "on", ";"];
+        args.extend([
+            "new-session",
+            "-d",
+            "-s",
+            name,
+            "-x",
+            "200",
+            "-y",
+            "50",
+            "-c",
+            dir,
+        ]);
+        args.extend(argv.iter().map(String::as_str));
+        self.run(&args, None).await.map(drop)
+    }
+
+    /// Every session's state, by name.
+    pub async fn states(&self) -> HashMap<String, PaneState> {
+        let format = "#{session_name}\t#{pane_dead}\t#{pane_dead_status}";
+        let Ok(out) = self.run(&["list-panes", "-a", "-F", format], None).await else {
+            return HashMap::new(); // no server: nothing runs
+        };
+        out.lines()
+            .filter_map(|l| {
+                let mut f = l.split('\t');
+                let (name, dead, status) = (f.next()?, f.next()?, f.next().unwrap_or(""));
+                let state = if dead == "1" {
+                    PaneState::Dead(status.parse().ok())
+                } else {
+                    PaneState::Running
+                };
+                Some((name.to_string(), state))
+            })
+            .collect()
+    }
+
+    /// Pastes `text` into the session whole (bracketed paste when the program asked for it,
+    /// newlines kept), then presses Enter if asked.
+    pub async fn paste(&self, name: &str, text: &str, enter: bool) -> Result<(), String> {
+        let buffer = format!("zen-send-{name}");
+        let target = format!("={name}:");
+        self.run(&["load-buffer", "-b", &buffer, "-"], Some(text.as_bytes()))
+            .await?;
+        self.run(
+            &[
+                "paste-buffer",
+                "-p",
+                "-r",
+                "-d",
+                "-b",
+                &buffer,
+                "-t",
+                &target,
+            ],
+            None,
+        )
+        .await?;
+        if enter {
+            self.run(&["send-keys", "-t", &target, "Enter"], None)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Ends a session (no error if it is already gone).
+    pub async fn kill(&self, name: &str) {
+        let _ = self
+            .run(&["kill-session", "-t", &format!("={name}")], None)
+            .await;
+    }
+
+    /// Renames a session.
+    pub async fn rename(&self, old: &str, new: &str) -> Result<(), String> {
+        self.run(&["rename-session", "-t", &format!("={old}"), new], None)
+            .await
+            .map(drop)
+    }
+
+    /// The argv of a client attached to the session (run in a Neovim terminal).
+    pub fn attach_argv(&self, name: &str) -> Vec<String> {
+        [
+            "tmux",
+            "-L",
+            &self.socket,
+            "attach-session",
+            "-t",
+            &format!("={name}"),
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+}

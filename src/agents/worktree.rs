@@ -1,0 +1,73 @@
+//! A git worktree per agent session (`worktree=true`), on branch `zen/<name>`, so agents can
+//! change code without stepping on each other or on the user's checkout.
+
+use std::path::{Path, PathBuf};
+
+use tokio::process::Command;
+
+async fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .await
+        .map_err(|e| format!("running git: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+    }
+}
+
+/// Whether `name` makes a valid branch `zen/<name>` (git check-ref-format).
+pub async fn branch_ok(dir: &Path, name: &str) -> bool {
+    git(
+        dir,
+        &["check-ref-format", "--branch", &format!("zen/{name}")],
+    )
+    .await
+    .is_ok()
+}
+
+/// Creates the worktree of session `name` for the repository at `dir`, beside the others under
+/// `base`. Returns its path and branch.
+pub async fn add(dir: &Path, name: &str, base: &Path) -> Result<(PathBuf, String), String> {
+    let top = git(dir, &["rev-parse", "--show-toplevel"])
+        .await
+        .map_err(|_| {
+            format!(
+                "zen: worktree=true needs a git repository, and {} is not in one.",
+                dir.display()
+            )
+        })?;
+    let top = PathBuf::from(top.trim());
+    let repo = top.file_name().and_then(|n| n.to_str()).unwrap_or("repo");
+    let path = base.join(format!("{repo}-{name}"));
+    let branch = format!("zen/{name}");
+    if !branch_ok(&top, name).await {
+        return Err(format!(
+            "zen: '{branch}' is not a valid git branch name. Pick another session name."
+        ));
+    }
+    std::fs::create_dir_all(base).map_err(|e| format!("zen: creating {}: {e}.", base.display()))?;
+    let path_text = path.to_string_lossy().to_string();
+    git(&top, &["worktree", "add", "-b", &branch, &path_text])
+        .await
+        .map_err(|e| format!("zen: git worktree add failed: {e}."))?;
+    Ok((path, branch))
+}
+
+/// How many files in the worktree have uncommitted changes (untracked included).
+pub async fn dirty_files(path: &Path) -> Result<usize, String> {
+    let out = git(path, &["status", "--porcelain"]).await?;
+    Ok(out.lines().filter(|l| !l.trim().is_empty()).count())
+}
+
+/// Removes the worktree (its branch stays, with any commits on it).
+pub async fn remove(path: &Path) -> Result<(), String> {
+    let path_text = path.to_string_lossy().to_string();
+    git(path, &["worktree", "remove", "--force", &path_text])
+        .await
+        .map(drop)
+}

@@ -1,0 +1,333 @@
+//! Agent requests: `new_agent`, opening (attach or revive) an agent, delivering `:ZenSend` text,
+//! and the `agent_started` / `agent_exited` notices from Lua's terminals.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde_json::{json, Value as Json};
+
+use super::{args, Reply};
+use crate::agents::tmux::{PaneState, Tmux};
+use crate::agents::{self, Kind};
+use crate::app::Shared;
+use crate::config::Config;
+use crate::session::{validate_name, AgentMeta, SessionMeta};
+use crate::store::Record;
+
+const AGENT_KEYS: &[&str] = &["dir", "prompt", "model", "name", "worktree"];
+
+#[derive(Deserialize)]
+struct NewAgent {
+    kind: String,
+    #[serde(default, deserialize_with = "super::map_or_empty_list")]
+    args: HashMap<String, String>,
+    cwd: PathBuf,
+}
+
+/// The tmux session name of a zen session (tmux turns `.` and `:` into `_` anyway).
+pub fn tmux_name(name: &str) -> String {
+    name.replace(['.', ':'], "_")
+}
+
+fn tmux_of(config: &Config) -> Tmux {
+    Tmux {
+        socket: config.tmux_socket.clone(),
+    }
+}
+
+/// Whether agents run in tmux: `tmux = "auto"` uses it when installed; `true` requires it.
+fn use_tmux(config: &Config) -> Result<bool, String> {
+    match &config.tmux {
+        Json::Bool(false) => Ok(false),
+        Json::Bool(true) if !Tmux::installed() => Err(
+            "zen: tmux = true, but tmux is not installed. Install it, or set tmux = \"auto\"."
+                .into(),
+        ),
+        _ => Ok(Tmux::installed()),
+    }
+}
+
+/// Starts a terminal agent session: checks the binary, makes the worktree if asked, starts the
+/// CLI (in tmux when available) and answers what Lua should run in a terminal.
+pub async fn new_agent(app: &Shared, arg: Json) -> Reply {
+    let req: NewAgent = args(arg)?;
+    let ready = app.ready()?;
+    let kind = Kind::parse(&req.kind).ok_or(format!(
+        "zen: unknown session kind '{}'. Known: openrouter, claude, codex, gemini, shell.",
+        req.kind
+    ))?;
+    if let Some(bad) = req.args.keys().find(|k| !AGENT_KEYS.contains(&k.as_str())) {
+        return Err(format!(
+            "zen: unknown argument '{bad}' for :ZenNew {}. Known: {}.",
+            kind.name(),
+            AGENT_KEYS.join(", ")
+        ));
+    }
+    let dir = req
+        .cwd
+        .join(req.args.get("dir").map(String::as_str).unwrap_or("."));
+    let mut dir = dir
+        .canonicalize()
+        .map_err(|e| format!("zen: dir={} cannot be used ({e}).", dir.display()))?;
+    let (cfg, _) = ready
+        .config
+        .for_dir(&dir)
+        .map_err(|e| format!("zen: {e:#}."))?;
+    let cmd = agents::base_cmd(kind, &agents::settings(&ready.config.agents, kind));
+    agents::check_binary(kind, &cmd)?;
+    let name = match req.args.get("name") {
+        Some(n) => {
+            validate_name(n)?;
+            if app.registry.name_taken(n) {
+                return Err(format!(
+                    "zen: a session is already called '{n}'. Pick another name."
+                ));
+            }
+            n.clone()
+        }
+        None => super::chat::next_name(app, kind.name()),
+    };
+    let tmux = use_tmux(&cfg)?;
+    let (mut worktree, mut branch) = (None, None);
+    if matches!(
+        req.args.get("worktree").map(String::as_str),
+        Some("true" | "1" | "yes")
+    ) {
+        let (path, b) =
+            agents::worktree::add(&dir, &name, &ready.config.state_dir.join("worktrees")).await?;
+        dir = path.clone();
+        (worktree, branch) = (Some(path), Some(b));
+    }
+    let cli_session = (kind == Kind::Claude).then(|| uuid::Uuid::new_v4().to_string());
+    let model = req.args.get("model").cloned();
+    let prompt = req
+        .args
+        .get("prompt")
+        .map(String::as_str)
+        .filter(|p| !p.is_empty());
+    let argv = agents::start_argv(kind, &cmd, model.as_deref(), prompt, cli_session.as_deref());
+    let id = uuid::Uuid::new_v4().to_string();
+    let now = crate::session::now();
+    let meta = SessionMeta {
+        id: id.clone(),
+        kind: kind.name().into(),
+        name: name.clone(),
+        model,
+        temperature: None,
+        dir: dir.clone(),
+        created: now,
+        updated: now,
+        totals: Default::default(),
+        agent: Some(AgentMeta {
+            cli_session,
+            tmux,
+            argv: argv.clone(),
+            worktree,
+            branch,
+        }),
+    };
+    if tmux {
+        tmux_of(&ready.config)
+            .new_session(&tmux_name(&name), &dir.to_string_lossy(), &argv)
+            .await
+            .map_err(|e| format!("zen: starting {} in tmux failed: {e}.", kind.name()))?;
+    }
+    ready
+        .store
+        .append(&id, &Record::Meta { meta: meta.clone() }, true)
+        .map_err(|e| format!("zen: saving the new session: {e:#}."))?;
+    app.registry.insert(meta);
+    app.registry.touch(&id);
+    app.save_index().await;
+    let run = if tmux {
+        tmux_of(&ready.config).attach_argv(&tmux_name(&name))
+    } else {
+        argv
+    };
+    Ok(json!({"id": id, "name": name, "kind": kind.name(), "run": run, "cwd": dir, "tmux": tmux}))
+}
+
+/// Opens an agent: attaches to its tmux session, reviving it with the CLI's resume when it has
+/// exited; without tmux, answers the resume command for Lua to run if its terminal has ended.
+pub async fn open_agent(app: &Shared, id: &str) -> Reply {
+    let ready = app.ready()?;
+    let (meta, buf) = app
+        .registry
+        .with(id, |e| (e.meta.clone(), e.buf))
+        .ok_or("zen: the session is gone.")?;
+    let agent = meta.agent.clone().ok_or("zen: not an agent session.")?;
+    let kind = Kind::parse(&meta.kind).ok_or("zen: unknown agent kind.")?;
+    let cmd = agents::base_cmd(kind, &agents::settings(&ready.config.agents, kind));
+    let resume = agents::resume_argv(
+        kind,
+        &cmd,
+        meta.model.as_deref(),
+        agent.cli_session.as_deref(),
+    );
+    let mut revived = false;
+    let run = if agent.tmux {
+        let tmux = tmux_of(&ready.config);
+        let tname = tmux_name(&meta.name);
+        if tmux.states().await.get(&tname) != Some(&PaneState::Running) {
+            agents::check_binary(kind, &cmd)?;
+            tmux.kill(&tname).await;
+            tmux.new_session(&tname, &meta.dir.to_string_lossy(), &resume)
+                .await
+                .map_err(|e| format!("zen: reviving {} failed: {e}.", meta.name))?;
+            revived = true;
+        }
+        tmux.attach_argv(&tname)
+    } else {
+        resume
+    };
+    Ok(json!({
+        "id": id, "name": meta.name, "kind": meta.kind, "run": run, "cwd": meta.dir,
+        "tmux": agent.tmux, "buf": buf, "revived": revived,
+    }))
+}
+
+/// The state `:ZenList` shows for an agent: running, exited or failed.
+pub async fn states(app: &Shared) -> HashMap<String, &'static str> {
+    let Ok(ready) = app.ready() else {
+        return HashMap::new();
+    };
+    let panes = tmux_of(&ready.config).states().await;
+    let mut out = HashMap::new();
+    for row in app.registry.list() {
+        let Some(agent) = &row.meta.agent else {
+            continue;
+        };
+        let state = if agent.tmux {
+            match panes.get(&tmux_name(&row.meta.name)) {
+                Some(PaneState::Running) => "running",
+                Some(PaneState::Dead(Some(code))) if *code != 0 => "failed",
+                Some(PaneState::Dead(_)) | None => "exited",
+            }
+        } else {
+            match app
+                .registry
+                .with(&row.meta.id, |e| (e.running, e.exit_code))
+            {
+                Some((true, _)) => "running",
+                Some((false, Some(code))) if code != 0 => "failed",
+                _ => "exited",
+            }
+        };
+        out.insert(row.meta.id.clone(), state);
+    }
+    out
+}
+
+/// Delivers `:ZenSend` text to an agent: pasted into tmux here, or handed to Lua for the
+/// terminal's channel. Either way whole, as one bracketed paste, then Enter (unless turned off).
+pub async fn deliver(app: &Shared, id: &str, text: &str) -> Reply {
+    let ready = app.ready()?;
+    let meta = app
+        .registry
+        .with(id, |e| e.meta.clone())
+        .ok_or("zen: the session is gone.")?;
+    let agent = meta.agent.clone().ok_or("zen: not an agent session.")?;
+    let kind = Kind::parse(&meta.kind).ok_or("zen: unknown agent kind.")?;
+    let enter = agents::settings(&ready.config.agents, kind)
+        .send_enter
+        .unwrap_or(true);
+    app.registry.touch(id);
+    if !agent.tmux {
+        return Ok(
+            json!({"id": id, "name": meta.name, "agent": true, "paste": text, "enter": enter}),
+        );
+    }
+    let tmux = tmux_of(&ready.config);
+    let tname = tmux_name(&meta.name);
+    if tmux.states().await.get(&tname) != Some(&PaneState::Running) {
+        return Err(format!(
+            "zen: {} is not running. Open it from :ZenList to revive it, then send again.",
+            meta.name
+        ));
+    }
+    tmux.paste(&tname, text, enter)
+        .await
+        .map_err(|e| format!("zen: pasting into {} failed: {e}.", meta.name))?;
+    Ok(json!({"id": id, "name": meta.name, "agent": true}))
+}
+
+/// Ends an agent's program and, unless it has uncommitted changes (or `force`), its worktree.
+/// Returns a note for the user when something was kept.
+pub async fn stop_agent(
+    app: &Shared,
+    meta: &SessionMeta,
+    force: bool,
+) -> Result<Option<String>, String> {
+    let ready = app.ready()?;
+    let Some(agent) = &meta.agent else {
+        return Ok(None);
+    };
+    if agent.tmux {
+        tmux_of(&ready.config).kill(&tmux_name(&meta.name)).await;
+    }
+    let Some(path) = &agent.worktree else {
+        return Ok(None);
+    };
+    let dirty = agents::worktree::dirty_files(path).await.unwrap_or(0);
+    if dirty > 0 && !force {
+        return Ok(Some(format!(
+            "kept its worktree {} ({dirty} files with uncommitted changes); :ZenKill! {} removes it",
+            path.display(),
+            meta.name
+        )));
+    }
+    agents::worktree::remove(path)
+        .await
+        .map_err(|e| format!("zen: removing the worktree {}: {e}.", path.display()))?;
+    let branch = agent.branch.clone().unwrap_or_default();
+    Ok(Some(format!(
+        "removed its worktree; branch {branch} is kept"
+    )))
+}
+
+/// Renames an agent's tmux session along with it.
+pub async fn rename_agent(app: &Shared, meta: &SessionMeta, new_name: &str) -> Result<(), String> {
+    let ready = app.ready()?;
+    if meta.agent.as_ref().is_some_and(|a| a.tmux) {
+        let _ = tmux_of(&ready.config)
+            .rename(&tmux_name(&meta.name), &tmux_name(new_name))
+            .await;
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct Started {
+    id: String,
+    buf: i64,
+}
+
+/// Lua opened a terminal for an agent.
+pub fn agent_started(app: &Shared, arg: Json) {
+    let Ok(s) = args::<Started>(arg) else { return };
+    app.registry.with(&s.id, |e| {
+        e.buf = Some(s.buf);
+        e.running = true;
+        e.exit_code = None;
+    });
+}
+
+#[derive(Deserialize)]
+struct Exited {
+    id: String,
+    code: i64,
+    #[serde(default)]
+    tmux: bool,
+}
+
+/// An agent's terminal ended (for tmux, that is only the attached client).
+pub fn agent_exited(app: &Shared, arg: Json) {
+    let Ok(x) = args::<Exited>(arg) else { return };
+    if !x.tmux {
+        app.registry.with(&x.id, |e| {
+            e.running = false;
+            e.exit_code = Some(x.code);
+        });
+    }
+}
