@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use eventsource_stream::{EventStreamError, Eventsource};
+use super::sse::Framer;
 use futures::{Stream, StreamExt};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::key::ApiKey;
-use super::stream::{parse_data, StreamEvent};
+use super::stream::{read_events, StreamEvent};
 use super::ChatError;
 use crate::config::OpenRouter;
 use crate::session::Message;
@@ -183,21 +183,23 @@ impl Client {
             });
         }
         let stall_secs = self.stall.as_secs().max(1);
-        let events = response
-            .bytes_stream()
-            .eventsource()
-            .map(move |item| match item {
-                Ok(event) => parse_data(&event.data),
-                Err(EventStreamError::Transport(e)) if e.is_timeout() => {
-                    Err(ChatError::Stalled { secs: stall_secs })
+        // One item per network read: all the events it completed (then the error, if one was bad).
+        let mut framer = Framer::default();
+        let events = response.bytes_stream().flat_map(move |read| {
+            let items = match read {
+                Ok(bytes) => {
+                    let (events, error) = read_events(&mut framer, &bytes);
+                    let mut items = vec![Ok(events)];
+                    items.extend(error.map(Err));
+                    items
                 }
-                Err(EventStreamError::Transport(e)) => Err(ChatError::Read {
+                Err(e) if e.is_timeout() => vec![Err(ChatError::Stalled { secs: stall_secs })],
+                Err(e) => vec![Err(ChatError::Read {
                     reason: reason_of(&e),
-                }),
-                Err(e) => Err(ChatError::Malformed {
-                    detail: e.to_string(),
-                }),
-            });
+                })],
+            };
+            futures::stream::iter(items)
+        });
         Ok(Box::pin(events))
     }
 }

@@ -4,6 +4,7 @@ pub mod catalogue;
 pub mod client;
 pub mod error;
 pub mod key;
+pub mod sse;
 pub mod stream;
 
 pub use client::Client;

@@ -1,10 +1,11 @@
 //! One SSE `data:` payload of `/chat/completions` turned into what happened in it.
 //!
-//! Framing (comments, CRLF, UTF-8 split across reads) is eventsource-stream's job; this file only
+//! Framing (comments, CRLF, UTF-8 split across reads) is `sse.rs`'s job; this file only
 //! reads OpenRouter's chunk JSON, leniently: unknown fields are ignored, missing ones defaulted.
 
 use serde::Deserialize;
 
+use super::sse::Framer;
 use super::ChatError;
 use crate::session::Usage;
 
@@ -135,6 +136,23 @@ pub fn parse_data(data: &str) -> Result<Vec<StreamEvent>, ChatError> {
     Ok(events)
 }
 
+/// Frames one network read and parses its events: those before any bad one, then the error.
+pub fn read_events(framer: &mut Framer, bytes: &[u8]) -> (Vec<StreamEvent>, Option<ChatError>) {
+    let mut out = Vec::new();
+    for data in framer.feed(bytes) {
+        let parsed = data
+            .map_err(|_| ChatError::Malformed {
+                detail: "an event was not valid UTF-8".into(),
+            })
+            .and_then(|d| parse_data(&d));
+        match parsed {
+            Ok(events) => out.extend(events),
+            Err(e) => return (out, Some(e)),
+        }
+    }
+    (out, None)
+}
+
 fn excerpt(s: &str) -> String {
     let mut out: String = s.chars().take(60).collect();
     if out.len() < s.len() {
@@ -146,8 +164,6 @@ fn excerpt(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use eventsource_stream::Eventsource;
-    use futures::StreamExt;
 
     fn fixture(name: &str) -> Vec<u8> {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -158,14 +174,14 @@ mod tests {
 
     /// Runs bytes through the same SSE framing the client uses, `split` bytes per read.
     fn events_of(bytes: &[u8], split: usize) -> Vec<StreamEvent> {
-        let reads: Vec<Result<Vec<u8>, std::io::Error>> =
-            bytes.chunks(split).map(|c| Ok(c.to_vec())).collect();
-        let stream = futures::stream::iter(reads).eventsource();
-        let events: Vec<_> = futures::executor::block_on(stream.collect::<Vec<_>>());
+        let mut framer = Framer::default();
+        let mut events = Vec::new();
+        for read in bytes.chunks(split) {
+            let (got, error) = read_events(&mut framer, read);
+            assert!(error.is_none(), "{error:?}");
+            events.extend(got);
+        }
         events
-            .into_iter()
-            .flat_map(|e| parse_data(&e.expect("framing").data).expect("chunk"))
-            .collect()
     }
 
     fn content(events: &[StreamEvent]) -> String {

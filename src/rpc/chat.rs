@@ -108,7 +108,6 @@ pub async fn create_chat(
         .append(&id, &Record::Meta { meta: meta.clone() }, true)
         .map_err(|e| format!("zen: saving the new session: {e:#}."))?;
     app.registry.insert(meta);
-    app.registry.with(&id, |e| e.history = Some(Vec::new()));
     app.registry.touch(&id);
     app.save_index().await;
 

@@ -113,10 +113,7 @@ pub async fn chat_buffer(app: &Shared, id: &str) -> Result<i64, String> {
         .create_chat_buffer(id, &meta.name, &lines)
         .await
         .map_err(|e| format!("zen: reopening {}: {e:#}.", meta.name))?;
-    app.registry.with(id, |e| {
-        e.buf = Some(buf);
-        e.history = Some(loaded.messages);
-    });
+    app.registry.with(id, |e| e.buf = Some(buf));
     Ok(buf)
 }
 

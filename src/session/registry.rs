@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Message, SessionMeta};
+use super::SessionMeta;
 
 /// A running turn's cancel switch and the reason it was pulled.
 pub struct Cancel {
@@ -45,8 +45,6 @@ pub struct Entry {
     pub buf: Option<i64>,
     /// The turn streaming now.
     pub active: Option<Arc<Cancel>>,
-    /// The conversation as saved (loaded on first use).
-    pub history: Option<Vec<Message>>,
     /// Agents run in a plain Neovim terminal: the exit code once the program ended
     /// (`None` while it runs or when unknown).
     pub exit_code: Option<i64>,
@@ -98,7 +96,6 @@ impl Registry {
                 meta,
                 buf: None,
                 active: None,
-                history: None,
                 exit_code: None,
                 running: false,
             },

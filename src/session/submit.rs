@@ -117,12 +117,10 @@ async fn prepare(
 }
 
 fn stored_history(app: &Shared, id: &str) -> Vec<Message> {
-    let cached = app.registry.with(id, |e| e.history.clone()).flatten();
-    match (cached, app.ready()) {
-        (Some(h), _) => h,
-        (None, Ok(ready)) => ready.store.load_history(id).messages,
-        (None, Err(_)) => Vec::new(),
-    }
+    // Read from disk each time, not cached: long answers would otherwise sit in memory.
+    app.ready()
+        .map(|r| r.store.load_history(id).messages)
+        .unwrap_or_default()
 }
 
 /// Unchanged turns keep what the history knows of them (reasoning, model, usage, attachments).
@@ -154,6 +152,4 @@ fn record(app: &Shared, id: &str, stored: &[Message], messages: &[Message]) {
             tracing::error!("saving prompt: {e:#}");
         }
     }
-    app.registry
-        .with(id, |e| e.history = Some(messages.to_vec()));
 }

@@ -48,11 +48,10 @@ struct Answer {
 }
 
 impl Answer {
-    /// Text for the buffer for one event (reasoning goes in its own foldable block).
-    fn apply(&mut self, event: StreamEvent) -> Option<String> {
+    /// Appends to `out` the buffer text for one event (reasoning goes in its own foldable block).
+    fn apply(&mut self, event: StreamEvent, out: &mut String) {
         match event {
             StreamEvent::Reasoning(r) => {
-                let mut out = String::new();
                 if !self.in_reasoning && self.reasoning.is_empty() && self.content.is_empty() {
                     self.in_reasoning = true;
                     out.push_str(REASONING_OPEN);
@@ -60,30 +59,17 @@ impl Answer {
                 }
                 self.reasoning.push_str(&r);
                 if self.in_reasoning {
-                    out.push_str(&r);
-                    Some(out)
-                } else {
-                    None // reasoning after the answer began: kept in history, not interleaved
+                    out.push_str(&r); // after the answer began: kept in history, not interleaved
                 }
             }
             StreamEvent::Content(c) => {
-                let mut out = self.close_reasoning();
+                out.push_str(&self.close_reasoning());
                 out.push_str(&c);
                 self.content.push_str(&c);
-                Some(out)
             }
-            StreamEvent::Finish(f) => {
-                self.finish = Some(f);
-                None
-            }
-            StreamEvent::Usage(u) => {
-                self.usage = Some(u);
-                None
-            }
-            StreamEvent::Done => {
-                self.done = true;
-                None
-            }
+            StreamEvent::Finish(f) => self.finish = Some(f),
+            StreamEvent::Usage(u) => self.usage = Some(u),
+            StreamEvent::Done => self.done = true,
         }
     }
 
@@ -250,10 +236,13 @@ async fn stream_answer(
             item = events.next() => item,
         };
         let Some(item) = item else { return Ok(()) };
+        // One push per network read, however many tokens it carried.
+        let mut text = String::new();
         for event in item? {
-            if let Some(text) = answer.apply(event) {
-                renderer.push(text);
-            }
+            answer.apply(event, &mut text);
+        }
+        if !text.is_empty() {
+            renderer.push(text);
         }
         if answer.done {
             return Ok(());
@@ -282,20 +271,12 @@ fn save_answer(turn: &Turn, answer: &Answer, end: Option<String>) {
     message.model = Some(turn.model.clone());
     message.usage = answer.usage.clone();
     message.end = end;
-    if let Err(e) = ready.store.append(
-        &turn.session,
-        &Record::Message {
-            message: message.clone(),
-        },
-        true,
-    ) {
+    if let Err(e) = ready
+        .store
+        .append(&turn.session, &Record::Message { message }, true)
+    {
         tracing::error!("saving answer: {e:#}");
     }
-    turn.app.registry.with(&turn.session, |entry| {
-        if let Some(history) = entry.history.as_mut() {
-            history.push(message);
-        }
-    });
 }
 
 #[cfg(test)]
@@ -305,7 +286,7 @@ mod tests {
     #[test]
     fn footer_after_text_leaves_an_empty_user_turn() {
         let mut a = Answer::default();
-        a.apply(StreamEvent::Content("Hi".into()));
+        a.apply(StreamEvent::Content("Hi".into()), &mut String::new());
         assert_eq!(
             a.footer(&["> [zen] n".into()]),
             "\n\n> [zen] n\n\n## User\n"
@@ -329,7 +310,7 @@ mod tests {
             StreamEvent::Reasoning("think".into()),
             StreamEvent::Content("ok".into()),
         ] {
-            out.push_str(&a.apply(e).unwrap_or_default());
+            a.apply(e, &mut out);
         }
         assert_eq!(out, "::: reasoning {{{\nthink\n::: }}}\n\nok");
     }
