@@ -190,6 +190,22 @@ async fn without_tmux_the_terminal_channel_gets_the_paste() {
             .any(|r| r.as_str().unwrap().starts_with("▶ plain")),
         "{row}"
     );
+    // After a backend restart, opening it finds the live terminal instead of starting a copy.
+    nv.exec("ZenRestart").await;
+    nv.exec("ZenNew openrouter name=third").await;
+    nv.lua("require('zen').open('plain')").await;
+    assert_eq!(
+        nv.lua("return vim.api.nvim_buf_get_name(0)").await,
+        "zen://plain"
+    );
+    assert_eq!(
+        nv.lua("return require('zen.ui').job_running(0)").await,
+        true
+    );
+    assert!(
+        !a.clis.log.join("claude-argv-1.json").exists(),
+        "no second copy was started"
+    );
     nv.quit().await;
 }
 
@@ -277,9 +293,10 @@ async fn worktrees_are_kept_when_dirty_unless_bang() {
     nv.exec("ZenKill wt1").await;
     let note = nv.wait_note("killed wt1", 5).await;
     assert!(
-        note.contains("kept its worktree") && note.contains("1 files with uncommitted changes"),
+        note.contains("kept its worktree") && note.contains("(1 file with uncommitted changes)"),
         "{note}"
     );
+    assert!(note.contains("git worktree remove --force"), "{note}");
     assert!(wt("wt1").exists());
     nv.exec("ZenKill! wt2").await;
     nv.wait_note(

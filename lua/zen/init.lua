@@ -101,10 +101,14 @@ end
 function M.open(name)
   local r = backend.request("open", { name = name })
   if r.run then -- an agent: show its live terminal, else attach (or revive) in a new one
-    if type(r.buf) == "number" and vim.api.nvim_buf_is_valid(r.buf) and ui.job_running(r.buf) then
-      ui.show(r.buf, config.get().layout)
+    local live = ui.live_terminal(r.id)
+    if live then
+      ui.show(live, config.get().layout)
+      backend.notify("agent_started", { id = r.id, buf = live }) -- the backend may have restarted
+      r.buf = live
     else
       r.buf = ui.open_terminal(r, config.get().layout)
+      r.revived = r.revived or not r.tmux
     end
     if r.revived then
       vim.notify(("zen: revived %s."):format(r.name), vim.log.levels.INFO)

@@ -14,6 +14,14 @@ local function yank(motion)
   return lines
 end
 
+-- `#buffer` in the text means this file, unless we are in a chat or a special buffer.
+local function origin()
+  if vim.b.zen_session or vim.bo.buftype ~= "" then
+    return require("zen.ui").origin_buffer()
+  end
+  return vim.api.nvim_get_current_buf()
+end
+
 local function selection(lines, first, last)
   return {
     lines = lines,
@@ -21,9 +29,7 @@ local function selection(lines, first, last)
     last = last,
     path = vim.api.nvim_buf_get_name(0),
     filetype = vim.bo.filetype,
-    -- `#buffer` in the text means this file, unless we are in a chat or a special buffer.
-    origin = (vim.b.zen_session or vim.bo.buftype ~= "") and require("zen.ui").origin_buffer()
-      or vim.api.nvim_get_current_buf(),
+    origin = origin(),
   }
 end
 

@@ -315,6 +315,16 @@ function M.open_terminal(r, layout)
   return buf
 end
 
+--- The terminal of agent session `id` whose program still runs, if any.
+function M.live_terminal(id)
+  for _, b in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.b[b].zen_session == id and vim.b[b].zen_agent and M.job_running(b) then
+      return b
+    end
+  end
+  return nil
+end
+
 --- Whether the terminal job of `buf` still runs.
 function M.job_running(buf)
   local ok, job = pcall(function()

@@ -52,7 +52,24 @@ pub async fn add(dir: &Path, name: &str, base: &Path) -> Result<(PathBuf, String
     }
     std::fs::create_dir_all(base).map_err(|e| format!("zen: creating {}: {e}.", base.display()))?;
     let path_text = path.to_string_lossy().to_string();
-    git(&top, &["worktree", "add", "-b", &branch, &path_text])
+    // A branch left by an earlier session of this name is reused, with its commits.
+    let exists = git(
+        &top,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("refs/heads/{branch}"),
+        ],
+    )
+    .await
+    .is_ok();
+    let args: Vec<&str> = if exists {
+        vec!["worktree", "add", &path_text, &branch]
+    } else {
+        vec!["worktree", "add", "-b", &branch, &path_text]
+    };
+    git(&top, &args)
         .await
         .map_err(|e| format!("zen: git worktree add failed: {e}."))?;
     Ok((path, branch))

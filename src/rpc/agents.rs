@@ -79,7 +79,13 @@ pub async fn new_agent(app: &Shared, arg: Json) -> Reply {
     let name = match req.args.get("name") {
         Some(n) => {
             validate_name(n)?;
-            if app.registry.name_taken(n) {
+            if n.contains('.') {
+                // tmux would turn it into '_', and two sessions could share one tmux session.
+                return Err(format!(
+                    "zen: agent session names may not contain '.' ('{n}'). Use '-' or '_'."
+                ));
+            }
+            if app.registry.name_taken(n) || app.registry.name_taken(&n.replace('_', ".")) {
                 return Err(format!(
                     "zen: a session is already called '{n}'. Pick another name."
                 ));
@@ -90,17 +96,23 @@ pub async fn new_agent(app: &Shared, arg: Json) -> Reply {
     };
     let tmux = use_tmux(&cfg)?;
     let (mut worktree, mut branch) = (None, None);
-    if matches!(
-        req.args.get("worktree").map(String::as_str),
-        Some("true" | "1" | "yes")
-    ) {
+    let wants_worktree = match req.args.get("worktree").map(String::as_str) {
+        None | Some("false" | "0" | "no") => false,
+        Some("true" | "1" | "yes") => true,
+        Some(other) => return Err(format!("zen: worktree={other} must be true or false.")),
+    };
+    if wants_worktree {
         let (path, b) =
             agents::worktree::add(&dir, &name, &ready.config.state_dir.join("worktrees")).await?;
         dir = path.clone();
         (worktree, branch) = (Some(path), Some(b));
     }
     let cli_session = (kind == Kind::Claude).then(|| uuid::Uuid::new_v4().to_string());
-    let model = req.args.get("model").cloned();
+    let model = req
+        .args
+        .get("model")
+        .filter(|m| !m.trim().is_empty())
+        .cloned();
     let prompt = req
         .args
         .get("prompt")
@@ -128,10 +140,18 @@ pub async fn new_agent(app: &Shared, arg: Json) -> Reply {
         }),
     };
     if tmux {
-        tmux_of(&ready.config)
+        let started = tmux_of(&ready.config)
             .new_session(&tmux_name(&name), &dir.to_string_lossy(), &argv)
-            .await
-            .map_err(|e| format!("zen: starting {} in tmux failed: {e}.", kind.name()))?;
+            .await;
+        if let Err(e) = started {
+            if let Some(path) = meta.agent.as_ref().and_then(|a| a.worktree.as_ref()) {
+                let _ = agents::worktree::remove(path).await; // just made, nothing in it yet
+            }
+            return Err(format!(
+                "zen: starting {} in tmux failed: {e}.",
+                kind.name()
+            ));
+        }
     }
     ready
         .store
@@ -269,13 +289,20 @@ pub async fn stop_agent(
     let Some(path) = &agent.worktree else {
         return Ok(None);
     };
-    let dirty = agents::worktree::dirty_files(path).await.unwrap_or(0);
-    if dirty > 0 && !force {
-        return Ok(Some(format!(
-            "kept its worktree {} ({dirty} files with uncommitted changes); :ZenKill! {} removes it",
-            path.display(),
-            meta.name
-        )));
+    let keep = |why: String| {
+        let path = path.display();
+        format!(
+            "kept its worktree {path} ({why}); remove it with: git worktree remove --force {path}"
+        )
+    };
+    if !force {
+        // When in doubt, keep: a failed check must not cost uncommitted work.
+        match agents::worktree::dirty_files(path).await {
+            Err(e) => return Ok(Some(keep(format!("could not check it for changes: {e}")))),
+            Ok(0) => {}
+            Ok(1) => return Ok(Some(keep("1 file with uncommitted changes".into()))),
+            Ok(n) => return Ok(Some(keep(format!("{n} files with uncommitted changes")))),
+        }
     }
     agents::worktree::remove(path)
         .await
@@ -289,10 +316,23 @@ pub async fn stop_agent(
 /// Renames an agent's tmux session along with it.
 pub async fn rename_agent(app: &Shared, meta: &SessionMeta, new_name: &str) -> Result<(), String> {
     let ready = app.ready()?;
-    if meta.agent.as_ref().is_some_and(|a| a.tmux) {
-        let _ = tmux_of(&ready.config)
-            .rename(&tmux_name(&meta.name), &tmux_name(new_name))
-            .await;
+    if new_name.contains('.') {
+        return Err(format!(
+            "zen: agent session names may not contain '.' ('{new_name}'). Use '-' or '_'."
+        ));
+    }
+    if !meta.agent.as_ref().is_some_and(|a| a.tmux) {
+        return Ok(());
+    }
+    let tmux = tmux_of(&ready.config);
+    let old = tmux_name(&meta.name);
+    if tmux.states().await.contains_key(&old) {
+        tmux.rename(&old, &tmux_name(new_name)).await.map_err(|e| {
+            format!(
+                "zen: renaming the tmux session of {} failed: {e}.",
+                meta.name
+            )
+        })?;
     }
     Ok(())
 }

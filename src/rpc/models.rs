@@ -52,8 +52,14 @@ pub async fn set_model(app: &Shared, arg: Json) -> Reply {
             false
         }
     };
+    let target = target_session(app, &req.target);
+    if let Some(id) = &target {
+        if app.registry.with(id, |e| e.meta.agent.is_some()) == Some(true) {
+            return Err("zen: :ZenModel sets the model of chats; give an agent its model with :ZenNew <kind> model=...".into());
+        }
+    }
     app.update_prefs(|p| p.used(&model));
-    let Some(id) = target_session(app, &req.target) else {
+    let Some(id) = target else {
         app.update_prefs(|p| p.default_model = Some(model.clone()));
         return Ok(json!({"model": model, "scope": "default", "checked": checked}));
     };
