@@ -77,6 +77,21 @@ impl App {
         self.prefs.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Adds a new session: its history file (starting with its metadata), the registry, the index.
+    pub async fn add_session(&self, meta: crate::session::SessionMeta) -> Result<(), String> {
+        let ready = self.ready()?;
+        let id = meta.id.clone();
+        let record = crate::store::Record::Meta { meta: meta.clone() };
+        ready
+            .store
+            .append(&id, &record, true)
+            .map_err(|e| format!("zen: saving the new session: {e:#}."))?;
+        self.registry.insert(meta);
+        self.registry.touch(&id);
+        self.save_index().await;
+        Ok(())
+    }
+
     /// Saves the session index, reporting (not failing) on error.
     pub async fn save_index(&self) {
         let Ok(ready) = self.ready() else { return };

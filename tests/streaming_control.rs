@@ -24,14 +24,31 @@ fn slow_answer(words: usize, delay_ms: u64) -> Reply {
     Reply::Sse { parts, hang: false }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stop_drops_the_connection_and_keeps_the_partial_answer() {
-    let (server, nv, home) = setup().await;
-    server.push(slow_answer(400, 25));
+/// A chat whose answer streams slowly, `words` words long, once its first words are in.
+async fn streaming_chat(server: &FakeServer, nv: &Nvim, words: usize) {
+    server.push(slow_answer(words, 25));
     nv.exec("ZenNew openrouter model=test/model").await;
     nv.type_prompt("long please").await;
     nv.exec("ZenSubmit").await;
     nv.wait_for("vim.fn.search('w3 ', 'n') > 0", 10).await;
+}
+
+/// The history file of the only session.
+fn saved_history(home: &tempfile::TempDir) -> String {
+    let dir = home.path().join("zen-state/history");
+    let file = std::fs::read_dir(dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::read_to_string(file).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_drops_the_connection_and_keeps_the_partial_answer() {
+    let (server, nv, home) = setup().await;
+    streaming_chat(&server, &nv, 400).await;
     nv.exec("ZenStop").await;
     let done = nv.wait_done(1, 10).await;
     assert_eq!(done["stopped"], "stopped");
@@ -45,13 +62,7 @@ async fn stop_drops_the_connection_and_keeps_the_partial_answer() {
         "the HTTP connection was dropped"
     );
     // The partial answer is in the history, marked.
-    let history = std::fs::read_dir(home.path().join("zen-state/history"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let saved = std::fs::read_to_string(history).unwrap();
+    let saved = saved_history(&home);
     assert!(
         saved.contains("\"end\":\"stopped\"") && saved.contains("w0 w1 w2 w3 "),
         "{saved}"
@@ -62,23 +73,13 @@ async fn stop_drops_the_connection_and_keeps_the_partial_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wiping_the_buffer_mid_stream_cancels_and_saves() {
     let (server, nv, home) = setup().await;
-    server.push(slow_answer(400, 25));
-    nv.exec("ZenNew openrouter model=test/model").await;
-    nv.type_prompt("long please").await;
-    nv.exec("ZenSubmit").await;
-    nv.wait_for("vim.fn.search('w3 ', 'n') > 0", 10).await;
+    streaming_chat(&server, &nv, 400).await;
     nv.exec("bwipeout!").await;
     let done = nv.wait_done(1, 10).await;
     assert_eq!(done["stopped"], "buffer closed");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(server.requests()[0].aborted, "the request was cancelled");
-    let history = std::fs::read_dir(home.path().join("zen-state/history"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let saved = std::fs::read_to_string(history).unwrap();
+    let saved = saved_history(&home);
     assert!(
         saved.contains("w0 w1 w2 w3 ") && saved.contains("buffer closed"),
         "{saved}"

@@ -12,8 +12,7 @@ use crate::agents::tmux::{PaneState, Tmux};
 use crate::agents::{self, Kind};
 use crate::app::Shared;
 use crate::config::Config;
-use crate::session::{validate_name, AgentMeta, SessionMeta};
-use crate::store::Record;
+use crate::session::{AgentMeta, SessionMeta};
 
 const AGENT_KEYS: &[&str] = &["dir", "prompt", "model", "name", "worktree"];
 
@@ -76,24 +75,13 @@ pub async fn new_agent(app: &Shared, arg: Json) -> Reply {
         .map_err(|e| format!("zen: {e:#}."))?;
     let cmd = agents::base_cmd(kind, &agents::settings(&ready.config.agents, kind));
     agents::check_binary(kind, &cmd)?;
-    let name = match req.args.get("name") {
-        Some(n) => {
-            validate_name(n)?;
-            if n.contains('.') {
-                // tmux would turn it into '_', and two sessions could share one tmux session.
-                return Err(format!(
-                    "zen: agent session names may not contain '.' ('{n}'). Use '-' or '_'."
-                ));
-            }
-            if app.registry.name_taken(n) || app.registry.name_taken(&n.replace('_', ".")) {
-                return Err(format!(
-                    "zen: a session is already called '{n}'. Pick another name."
-                ));
-            }
-            n.clone()
-        }
-        None => super::chat::next_name(app, kind.name()),
-    };
+    if let Some(n) = req.args.get("name").filter(|n| n.contains('.')) {
+        // tmux would turn it into '_', and two sessions could share one tmux session.
+        return Err(format!(
+            "zen: agent session names may not contain '.' ('{n}'). Use '-' or '_'."
+        ));
+    }
+    let name = super::chat::choose_name(app, req.args.get("name"), kind.name())?;
     let tmux = use_tmux(&cfg)?;
     let (mut worktree, mut branch) = (None, None);
     let wants_worktree = match req.args.get("worktree").map(String::as_str) {
@@ -153,13 +141,7 @@ pub async fn new_agent(app: &Shared, arg: Json) -> Reply {
             ));
         }
     }
-    ready
-        .store
-        .append(&id, &Record::Meta { meta: meta.clone() }, true)
-        .map_err(|e| format!("zen: saving the new session: {e:#}."))?;
-    app.registry.insert(meta);
-    app.registry.touch(&id);
-    app.save_index().await;
+    app.add_session(meta).await?;
     let run = if tmux {
         tmux_of(&ready.config).attach_argv(&tmux_name(&name))
     } else {

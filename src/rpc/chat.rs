@@ -9,7 +9,6 @@ use serde_json::{json, Value as Json};
 use super::{args, Reply};
 use crate::app::Shared;
 use crate::session::{submit, transcript, validate_name, SessionMeta};
-use crate::store::Record;
 
 #[derive(Deserialize)]
 struct NewChat {
@@ -88,28 +87,11 @@ pub async fn create_chat(
         .get("temperature")
         .map(|t| parse_temperature(t))
         .transpose()?;
-    let name = match args.get("name") {
-        Some(n) => {
-            validate_name(n)?;
-            if app.registry.name_taken(n) {
-                return Err(format!(
-                    "zen: a session is already called '{n}'. Pick another name."
-                ));
-            }
-            n.clone()
-        }
-        None => next_name(app, "chat"),
-    };
+    let name = choose_name(app, args.get("name"), "chat")?;
     let id = uuid::Uuid::new_v4().to_string();
     let mut meta = SessionMeta::new_chat(id.clone(), name.clone(), model.clone(), dir);
     meta.temperature = temperature;
-    ready
-        .store
-        .append(&id, &Record::Meta { meta: meta.clone() }, true)
-        .map_err(|e| format!("zen: saving the new session: {e:#}."))?;
-    app.registry.insert(meta);
-    app.registry.touch(&id);
-    app.save_index().await;
+    app.add_session(meta).await?;
 
     let mut lines = transcript::render(&transcript::title(&name, &model), &[]);
     if let Some(p) = prompt {
@@ -138,8 +120,22 @@ fn parse_temperature(text: &str) -> Result<f64, String> {
     }
 }
 
+/// The name of a new session: `given` (checked, and not in use), else the first free `{stem}-N`.
+pub fn choose_name(app: &Shared, given: Option<&String>, stem: &str) -> Result<String, String> {
+    let Some(n) = given else {
+        return Ok(next_name(app, stem));
+    };
+    validate_name(n)?;
+    if app.registry.name_taken(n) {
+        return Err(format!(
+            "zen: a session is already called '{n}'. Pick another name."
+        ));
+    }
+    Ok(n.clone())
+}
+
 /// `chat-1`, `chat-2`, ...: the first free name.
-pub fn next_name(app: &Shared, stem: &str) -> String {
+fn next_name(app: &Shared, stem: &str) -> String {
     (1..)
         .map(|n| format!("{stem}-{n}"))
         .find(|n| !app.registry.name_taken(n))
