@@ -271,3 +271,21 @@ async fn images_go_to_vision_models_only() {
     );
     nv.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_buffers_complete_at_paths_and_hash_words() {
+    let (_server, nv, _home) = project().await;
+    nv.exec("ZenNew openrouter").await;
+    let omni = nv.lua("return vim.bo.omnifunc").await;
+    assert_eq!(omni, "v:lua.require'zen.complete'.omni");
+    let words = nv.lua("return vim.tbl_map(function(i) return i.word end, require('zen.complete').omni(0, '@src/l'))").await;
+    assert_eq!(words, serde_json::json!(["@src/lib.rs"]));
+    let hash = nv.lua("return require('zen.complete').omni(0, '#d')").await;
+    assert_eq!(hash, serde_json::json!(["#diagnostics"]));
+    nv.lua("vim.api.nvim_buf_set_lines(0, -1, -1, false, {'see @sr'}) vim.api.nvim_win_set_cursor(0, {vim.api.nvim_buf_line_count(0), 7})").await;
+    assert_eq!(
+        nv.lua("return require('zen.complete').omni(1, '')").await,
+        4
+    );
+    nv.quit().await;
+}

@@ -51,6 +51,11 @@ function M.check()
   else
     warn("tmux not found: agents run in plain terminals and end with Neovim")
   end
+  if vim.fn.executable("git") == 1 then
+    ok("git found (worktree=true)")
+  else
+    warn("git not found: worktree=true cannot be used")
+  end
   for _, kind in ipairs({ "claude", "codex", "gemini" }) do
     local cmd = (config.get().agents[kind] or {}).cmd or { kind }
     if vim.fn.executable(cmd[1]) == 1 then

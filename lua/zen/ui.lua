@@ -68,6 +68,7 @@ function M.create_chat_buffer(id, name, lines)
   vim.bo[buf].modified = false
   vim.bo[buf].filetype = "markdown"
   vim.b[buf].zen_session = id
+  vim.bo[buf].omnifunc = "v:lua.require'zen.complete'.omni" -- @path, #buffer, #diagnostics
   map_keys(buf)
   vim.api.nvim_create_autocmd({ "BufUnload", "BufWipeout" }, {
     buffer = buf,
