@@ -314,3 +314,27 @@ async fn worktrees_are_kept_when_dirty_unless_bang() {
     assert_eq!(a.tmux.panes().trim(), "", "their tmux sessions are gone");
     nv.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_characterwise_selection_reaches_an_agent_exactly_as_a_chat_would_get_it() {
+    let a = Agents::new().await;
+    let nv = a.nvim("").await;
+    nv.exec("ZenNew claude name=coder").await;
+    a.clis.argv("claude", 0).await;
+    std::fs::write(
+        a.home.path().join("main.rs"),
+        "fn main() {\n    println!(\"héllo ✓\");\n}\n",
+    )
+    .unwrap();
+    nv.exec("edit main.rs").await;
+    nv.exec("call cursor(2, 1) | call search('p') | exe \"normal! v$\\<Esc>\"")
+        .await;
+    nv.exec("'<,'>ZenSend session=coder why").await;
+    // `v$` takes the line break too, as Vim's own yank does.
+    let expected = bracketed("why\n\nmain.rs:2\n```rust\nprintln!(\"héllo ✓\");\n```");
+    assert_eq!(
+        String::from_utf8_lossy(&a.clis.input("claude", 0, expected.len()).await),
+        String::from_utf8_lossy(&expected)
+    );
+    nv.quit().await;
+}
