@@ -59,7 +59,10 @@ impl Tmux {
 
     /// Starts `argv` (run directly, no shell) detached in a new session `name`, in `dir`.
     pub async fn new_session(&self, name: &str, dir: &str, argv: &[String]) -> Result<(), String> {
+        // exit-empty off: killing the last session must not stop the server just as the next
+        // command connects to it.
         let mut args: Vec<&str> = vec!["set-option", "-g", "remain-on-exit", "on", ";"];
+        args.extend(["set-option", "-s", "exit-empty", "off", ";"]);
         args.extend([
             "new-session",
             "-d",
@@ -72,6 +75,14 @@ impl Tmux {
             "-c",
             dir,
         ]);
+        args.extend(argv.iter().map(String::as_str));
+        self.run(&args, None).await.map(drop)
+    }
+
+    /// Runs `argv` again in the (dead) pane of session `name`.
+    pub async fn respawn(&self, name: &str, dir: &str, argv: &[String]) -> Result<(), String> {
+        let target = format!("={name}:");
+        let mut args: Vec<&str> = vec!["respawn-pane", "-k", "-t", &target, "-c", dir];
         args.extend(argv.iter().map(String::as_str));
         self.run(&args, None).await.map(drop)
     }

@@ -171,12 +171,17 @@ pub async fn open_agent(app: &Shared, id: &str) -> Reply {
     let run = if agent.tmux {
         let tmux = tmux_of(&ready.config);
         let tname = tmux_name(&meta.name);
-        if tmux.states().await.get(&tname) != Some(&PaneState::Running) {
+        let dir = meta.dir.to_string_lossy();
+        let state = tmux.states().await.get(&tname).copied();
+        if state != Some(PaneState::Running) {
             agents::check_binary(kind, &cmd)?;
-            tmux.kill(&tname).await;
-            tmux.new_session(&tname, &meta.dir.to_string_lossy(), &resume)
-                .await
-                .map_err(|e| format!("zen: reviving {} failed: {e}.", meta.name))?;
+            let started = match state {
+                // The pane stayed (remain-on-exit): run the resume in it. Killing the session
+                // instead could stop the server just as the next command connects.
+                Some(_) => tmux.respawn(&tname, &dir, &resume).await,
+                None => tmux.new_session(&tname, &dir, &resume).await,
+            };
+            started.map_err(|e| format!("zen: reviving {} failed: {e}.", meta.name))?;
             revived = true;
         }
         tmux.attach_argv(&tname)
@@ -231,7 +236,12 @@ pub async fn deliver(app: &Shared, id: &str, text: &str) -> Reply {
         .ok_or("zen: the session is gone.")?;
     let agent = meta.agent.clone().ok_or("zen: not an agent session.")?;
     let kind = Kind::parse(&meta.kind).ok_or("zen: unknown agent kind.")?;
-    let enter = agents::settings(&ready.config.agents, kind)
+    // The project file may set send_enter (it runs nothing), so read the merged settings.
+    let (cfg, _) = ready
+        .config
+        .for_dir(&meta.dir)
+        .map_err(|e| format!("zen: {e:#}."))?;
+    let enter = agents::settings(&cfg.agents, kind)
         .send_enter
         .unwrap_or(true);
     app.registry.touch(id);
