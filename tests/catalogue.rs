@@ -18,14 +18,6 @@ const CAPTURE_SELECT: &str = r#"
   end
 "#;
 
-fn catalogue_reply() -> Reply {
-    Reply::Status {
-        code: 200,
-        headers: vec![],
-        body: catalogue_body(),
-    }
-}
-
 async fn with_catalogue() -> (FakeServer, Nvim, tempfile::TempDir) {
     let (server, nv, home) = setup().await;
     server.route("GET", "/api/v1/models", catalogue_reply());
@@ -292,11 +284,7 @@ async fn usage_sums_what_was_served_per_session_model_and_day_with_credit() {
     server.route(
         "GET",
         "/api/v1/key",
-        Reply::Status {
-            code: 200,
-            headers: vec![],
-            body: key_body(Some(10.0), Some(7.5), 2.5),
-        },
+        ok_json(key_body(Some(10.0), Some(7.5), 2.5)),
     );
     server.push(sse(answer_body(&["a"], 100, 10, 0.001)));
     server.push(sse(answer_body(&["b"], 200, 20, 0.002)));
@@ -352,15 +340,7 @@ async fn usage_sums_what_was_served_per_session_model_and_day_with_credit() {
     );
     nv.quit().await;
     // Totals survive a restart; an unlimited key says so.
-    server.route(
-        "GET",
-        "/api/v1/key",
-        Reply::Status {
-            code: 200,
-            headers: vec![],
-            body: key_body(None, None, 0.5),
-        },
-    );
+    server.route("GET", "/api/v1/key", ok_json(key_body(None, None, 0.5)));
     let nv = Nvim::start(Start::new(home.path(), &server.base_url())).await;
     nv.exec("ZenUsage").await;
     nv.wait_for("vim.fn.search('credit: unlimited key', 'n') > 0", 10)

@@ -233,15 +233,7 @@ async fn missing_and_binary_files_are_refused_before_sending() {
 async fn images_go_to_vision_models_only() {
     use base64::Engine;
     let (server, nv, home) = project().await;
-    server.route(
-        "GET",
-        "/api/v1/models",
-        Reply::Status {
-            code: 200,
-            headers: vec![],
-            body: catalogue_body(),
-        },
-    );
+    server.route("GET", "/api/v1/models", catalogue_reply());
     server.push(sse(answer_body(&["a cat"], 1, 1, 0.0)));
     let png: Vec<u8> = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR fake image bytes".to_vec();
     std::fs::write(home.path().join("proj/shot.png"), &png).unwrap();

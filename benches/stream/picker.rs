@@ -1,7 +1,7 @@
 //! Model picker timing: `:ZenModel` until `vim.ui.select`, with the catalogue cached on disk,
 //! from a fresh backend and from a warm one.
 
-use crate::support::{catalogue_body, FakeServer, Nvim, Reply, Start};
+use crate::support::{catalogue_reply, FakeServer, Nvim, Start};
 use crate::PICKER_RUNS;
 
 /// `:ZenModel` until `vim.ui.select` is called, with the catalogue cached on disk.
@@ -37,15 +37,7 @@ async fn open_picker(nv: &Nvim) -> (f64, usize) {
 
 pub async fn picker() -> Picker {
     let server = FakeServer::start().await;
-    server.route(
-        "GET",
-        "/api/v1/models",
-        Reply::Status {
-            code: 200,
-            headers: vec![],
-            body: catalogue_body(),
-        },
-    );
+    server.route("GET", "/api/v1/models", catalogue_reply());
     let home = tempfile::tempdir().expect("temp dir");
     let nv = Nvim::start(Start::new(home.path(), &server.base_url())).await;
     nv.lua(PICKER_CAPTURE).await;

@@ -63,16 +63,7 @@ pub async fn new_agent(app: &Shared, arg: Json) -> Reply {
             AGENT_KEYS.join(", ")
         ));
     }
-    let dir = req
-        .cwd
-        .join(req.args.get("dir").map(String::as_str).unwrap_or("."));
-    let mut dir = dir
-        .canonicalize()
-        .map_err(|e| format!("zen: dir={} cannot be used ({e}).", dir.display()))?;
-    let (cfg, _) = ready
-        .config
-        .for_dir(&dir)
-        .map_err(|e| format!("zen: {e:#}."))?;
+    let (mut dir, cfg) = super::chat::session_dir(&ready.config, &req.cwd, req.args.get("dir"))?;
     let cmd = agents::base_cmd(kind, &agents::settings(&ready.config.agents, kind));
     agents::check_binary(kind, &cmd)?;
     if let Some(n) = req.args.get("name").filter(|n| n.contains('.')) {

@@ -60,17 +60,7 @@ pub async fn create_chat(
     prompt: Option<&str>,
 ) -> Result<NewChatSession, String> {
     let ready = app.ready()?;
-    let dir = match args.get("dir") {
-        Some(d) => cwd.join(d),
-        None => cwd.to_path_buf(),
-    };
-    let dir = dir
-        .canonicalize()
-        .map_err(|e| format!("zen: dir={} cannot be used ({e}).", dir.display()))?;
-    let (cfg, _) = ready
-        .config
-        .for_dir(&dir)
-        .map_err(|e| format!("zen: {e:#}."))?;
+    let (dir, cfg) = session_dir(&ready.config, cwd, args.get("dir"))?;
     // Cascade: setup() < the model picked outside a chat < the project file < model=.
     let project_model = (cfg.openrouter.default_model != ready.config.openrouter.default_model)
         .then(|| cfg.openrouter.default_model.clone());
@@ -118,6 +108,20 @@ fn parse_temperature(text: &str) -> Result<f64, String> {
             "zen: temperature={text} must be a number from 0 to 2."
         )),
     }
+}
+
+/// A new session's directory (`dir=`, relative to `cwd`) and its settings (project file merged).
+pub fn session_dir(
+    config: &crate::config::Config,
+    cwd: &Path,
+    dir: Option<&String>,
+) -> Result<(PathBuf, crate::config::Config), String> {
+    let dir = cwd.join(dir.map(String::as_str).unwrap_or("."));
+    let dir = dir
+        .canonicalize()
+        .map_err(|e| format!("zen: dir={} cannot be used ({e}).", dir.display()))?;
+    let (cfg, _) = config.for_dir(&dir).map_err(|e| format!("zen: {e:#}."))?;
+    Ok((dir, cfg))
 }
 
 /// The name of a new session: `given` (checked, and not in use), else the first free `{stem}-N`.

@@ -110,6 +110,11 @@ pub fn catalogue_body() -> String {
     json!({"data": data}).to_string()
 }
 
+/// The `/models` reply.
+pub fn catalogue_reply() -> super::Reply {
+    super::ok_json(catalogue_body())
+}
+
 /// The `/key` body: a key with a limit, or without one.
 pub fn key_body(limit: Option<f64>, remaining: Option<f64>, usage: f64) -> String {
     json!({"data": {"label": "sk-or-v1-abc...xyz", "limit": limit, "limit_remaining": remaining, "usage": usage, "usage_daily": usage, "is_free_tier": false}}).to_string()

@@ -330,6 +330,15 @@ pub fn sse_split(body: &str, size: usize, delay_ms: u64) -> Reply {
     Reply::Sse { parts, hang: false }
 }
 
+/// 200 with a JSON body (catalogue, key info).
+pub fn ok_json(body: String) -> Reply {
+    Reply::Status {
+        code: 200,
+        headers: vec![],
+        body,
+    }
+}
+
 /// An error status with OpenRouter's JSON error body.
 pub fn error_reply(code: u16, message: &str, headers: &[(&str, &str)]) -> Reply {
     Reply::Status {
