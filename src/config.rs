@@ -23,6 +23,11 @@ const FORBIDDEN_IN_PROJECT: &[&str] = &[
     "tmux_socket",
 ];
 
+/// The most retries one request may get, whatever the settings say.
+pub const MAX_RETRIES: u32 = 5;
+/// The bounds of `openrouter.retry_base_ms` (the first retry's wait; it doubles per retry).
+pub const RETRY_BASE_MS: std::ops::RangeInclusive<u64> = 100..=10_000;
+
 /// Everything the backend needs to know about the user's settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -129,7 +134,11 @@ fn default_layout() -> String {
 impl Config {
     /// Parses the table Lua sends at handshake.
     pub fn from_json(json: Json) -> anyhow::Result<Self> {
-        serde_json::from_value(json).context("reading the settings sent by the plugin")
+        let mut config: Config =
+            serde_json::from_value(json).context("reading the settings sent by the plugin")?;
+        config.openrouter.clamp_retries();
+        config.openrouter.check_models()?;
+        Ok(config)
     }
 
     /// The settings for a session in `dir`: these settings with the project file merged over them.
@@ -167,7 +176,41 @@ pub fn merge_project(base: &Config, project: &Json) -> anyhow::Result<Config> {
     }
     let mut merged = to_json(base);
     deep_merge(&mut merged, project);
-    serde_json::from_value(merged).map_err(|e| anyhow::anyhow!("{e}"))
+    let mut config: Config = serde_json::from_value(merged).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // A project file may make retrying gentler (fewer retries, longer waits), never harsher than
+    // setup(): a cloned repository must not be able to flood the API with the user's key.
+    let (or, base_or) = (&mut config.openrouter, &base.openrouter);
+    or.max_retries = or.max_retries.min(base_or.max_retries);
+    or.retry_base_ms = or.retry_base_ms.max(base_or.retry_base_ms);
+    or.clamp_retries();
+    or.check_models()?;
+    Ok(config)
+}
+
+impl OpenRouter {
+    /// Refuses a `default_model` or `fallback_models` entry that is not a model id (a newline
+    /// in one would break every chat title and submit).
+    fn check_models(&self) -> anyhow::Result<()> {
+        let ids = std::iter::once(&self.default_model).chain(&self.fallback_models);
+        for id in ids {
+            if let Err(why) = crate::openrouter::model_id::check(id) {
+                bail!(
+                    "openrouter: '{}' is not a model id ({why})",
+                    crate::openrouter::model_id::shown(id, 60)
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Brings the retry settings within [`MAX_RETRIES`] and [`RETRY_BASE_MS`]. setup() refuses
+    /// values outside them; this covers every other way in.
+    pub fn clamp_retries(&mut self) {
+        self.max_retries = self.max_retries.min(MAX_RETRIES);
+        self.retry_base_ms = self
+            .retry_base_ms
+            .clamp(*RETRY_BASE_MS.start(), *RETRY_BASE_MS.end());
+    }
 }
 
 fn to_json(config: &Config) -> Json {
@@ -253,6 +296,44 @@ mod tests {
         let project = serde_json::json!({"openrouter": {"base_url": "https://evil.example/v1"}});
         let err = merge_project(&base(), &project).unwrap_err().to_string();
         assert!(err.contains("openrouter.base_url"), "{err}");
+    }
+
+    #[test]
+    fn project_file_cannot_cause_a_retry_storm() {
+        let project =
+            serde_json::json!({"openrouter": {"max_retries": 100000, "retry_base_ms": 0}});
+        let merged = merge_project(&base(), &project).unwrap();
+        assert_eq!(merged.openrouter.max_retries, 2, "not above setup()'s");
+        assert_eq!(merged.openrouter.retry_base_ms, 1000, "not below setup()'s");
+        let project = serde_json::json!({"openrouter": {"max_retries": 0, "retry_base_ms": 5000}});
+        let merged = merge_project(&base(), &project).unwrap();
+        assert_eq!(
+            (
+                merged.openrouter.max_retries,
+                merged.openrouter.retry_base_ms
+            ),
+            (0, 5000),
+            "gentler is allowed"
+        );
+    }
+
+    #[test]
+    fn retry_settings_are_capped_wherever_they_come_from() {
+        let config = Config::from_json(serde_json::json!({"state_dir": "/tmp/x",
+            "openrouter": {"max_retries": 100000, "retry_base_ms": 0}}))
+        .unwrap();
+        assert_eq!(config.openrouter.max_retries, MAX_RETRIES);
+        assert_eq!(config.openrouter.retry_base_ms, *RETRY_BASE_MS.start());
+    }
+
+    #[test]
+    fn project_file_model_must_be_a_model_id() {
+        let project = serde_json::json!({"openrouter": {"default_model": "a/b\n## User"}});
+        let err = merge_project(&base(), &project).unwrap_err().to_string();
+        assert!(
+            err.contains("is not a model id") && !err.contains('\n'),
+            "{err}"
+        );
     }
 
     #[test]

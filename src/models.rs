@@ -10,6 +10,7 @@ use serde_json::{json, Value as Json};
 use crate::app::App;
 use crate::config::OpenRouter;
 use crate::openrouter::catalogue::{self, Catalogue, Source};
+use crate::openrouter::model_id;
 use crate::session::{now, Message};
 
 /// How long a catalogue fetch may take.
@@ -151,20 +152,19 @@ async fn fetch(app: &App, cfg: &OpenRouter) -> Result<Vec<catalogue::Model>, Str
     Ok(models)
 }
 
-/// The picker's prompt: where the list came from.
+/// The picker's prompt: where the list came from (and why not from the server, on one line).
 pub fn picker_prompt(c: &Catalogue) -> String {
     let n = c.models.len();
+    let problem = model_id::shown(c.problem.as_deref().unwrap_or("offline"), 200);
     match c.source {
         Source::Live | Source::Cache => format!("zen model ({n} models)"),
         Source::Stale => format!(
-            "zen model ({n} models, STALE cache from {}: {})",
+            "zen model ({n} models, STALE cache from {}: {problem})",
             crate::spend::day_of(c.fetched_at.unwrap_or(0)),
-            c.problem.as_deref().unwrap_or("offline")
         ),
-        Source::Builtin => format!(
-            "zen model (BUILT-IN list of {n}: catalogue unavailable: {})",
-            c.problem.as_deref().unwrap_or("offline")
-        ),
+        Source::Builtin => {
+            format!("zen model (BUILT-IN list of {n}: catalogue unavailable: {problem})",)
+        }
     }
 }
 
@@ -201,7 +201,7 @@ pub fn picker_rows(c: &Catalogue, recent: &[String]) -> Vec<Json> {
             let label = format!(
                 "{:<id_width$}  {:<32}  {:>6}  {:<16}  {:<10}  {}",
                 m.id,
-                truncate(&m.name, 32),
+                model_id::shown(&m.name, 32),
                 catalogue::format_context(m.context_length),
                 catalogue::format_prices(m),
                 inputs,
@@ -210,15 +210,6 @@ pub fn picker_rows(c: &Catalogue, recent: &[String]) -> Vec<Json> {
             json!({"id": m.id, "label": label.trim_end()})
         })
         .collect()
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(n - 1).collect();
-    out.push('…');
-    out
 }
 
 /// Rough token count of a conversation (4 characters a token, as OpenRouter's docs estimate).

@@ -30,8 +30,14 @@ impl Prefs {
         let Ok(text) = std::fs::read_to_string(&path) else {
             return (Prefs::default(), None);
         };
-        match serde_json::from_str(&text) {
-            Ok(p) => (p, None),
+        match serde_json::from_str::<Prefs>(&text) {
+            Ok(mut p) => {
+                // The file is the user's, but anything may have written it: keep only usable ids.
+                let usable = |id: &String| crate::openrouter::model_id::check(id).is_ok();
+                p.default_model = p.default_model.filter(usable);
+                p.recent_models.retain(usable);
+                (p, None)
+            }
             Err(e) => {
                 let aside = path.with_extension("json.corrupt");
                 let _ = std::fs::rename(&path, &aside);

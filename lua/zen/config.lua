@@ -73,6 +73,17 @@ local types = {
   ["log_level"] = "string",
 }
 local free = { ["openrouter.provider"] = true, ["openrouter.reasoning"] = true }
+-- Inclusive bounds of numbers that must not run away (a retry storm); the backend caps them too.
+local bounds = {
+  ["openrouter.max_retries"] = { 0, 5 },
+  ["openrouter.retry_base_ms"] = { 100, 10000 },
+}
+-- Model ids: no control characters or whitespace, at most 200 bytes (the backend also refuses
+-- invisible Unicode controls such as U+202E).
+local function bad_model_id(id)
+  return id == "" or #id > 200 or id:find("[%c%s]") ~= nil
+end
+local model_keys = { ["openrouter.default_model"] = true, ["openrouter.fallback_models"] = true }
 local layouts = { vsplit = true, split = true, tab = true, float = true, current = true }
 
 local function is_list_of_strings(v)
@@ -117,6 +128,17 @@ local function validate(tbl, prefix)
     end
     if not check(kind, value) then
       error(("zen: option `%s` must be %s, got %s."):format(path, expected(kind), vim.inspect(value)), 0)
+    end
+    local range = bounds[path]
+    if range and (value < range[1] or value > range[2]) then
+      error(("zen: option `%s` must be between %d and %d, got %s."):format(path, range[1], range[2], value), 0)
+    end
+    if model_keys[path] then
+      for _, id in ipairs(type(value) == "table" and value or { value }) do
+        if bad_model_id(id) then
+          error(("zen: option `%s`: %s is not a model id (no spaces or control characters, at most 200 bytes)."):format(path, vim.inspect(id)), 0)
+        end
+      end
     end
     if kind == "table" and not free[path] then
       validate(value, path)

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use super::model_id;
+
 /// One model, as much as the editor needs of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Model {
@@ -86,7 +88,12 @@ impl Catalogue {
     }
 }
 
-/// Parses a `/models` body. Entries without an id are skipped; returns how many were.
+/// The longest model name kept (names are shown in the picker; a server may send 10 KB).
+const MAX_NAME_CHARS: usize = 100;
+
+/// Parses a `/models` body. Entries without an id, or whose id is not a usable model id (control
+/// characters, whitespace, too long: see [`model_id::check`]), are skipped and logged; returns
+/// how many were.
 pub fn parse_models(body: &str) -> anyhow::Result<(Vec<Model>, usize)> {
     let json: Json =
         serde_json::from_str(body).map_err(|e| anyhow::anyhow!("the body is not JSON ({e})"))?;
@@ -107,6 +114,13 @@ pub fn parse_models(body: &str) -> anyhow::Result<(Vec<Model>, usize)> {
 
 fn parse_model(entry: &Json) -> Option<Model> {
     let id = entry.get("id")?.as_str()?.to_string();
+    if let Err(why) = model_id::check(&id) {
+        tracing::warn!(
+            "catalogue: dropped the entry '{}': {why}",
+            model_id::shown(&id, 80)
+        );
+        return None;
+    }
     let price = |key: &str| {
         let v = entry.get("pricing")?.get(key)?;
         let p = match v {
@@ -127,11 +141,10 @@ fn parse_model(entry: &Json) -> Option<Model> {
     };
     let params = strings(entry.get("supported_parameters"));
     Some(Model {
-        name: entry
-            .get("name")
-            .and_then(Json::as_str)
-            .unwrap_or(&id)
-            .to_string(),
+        name: model_id::shown(
+            entry.get("name").and_then(Json::as_str).unwrap_or(&id),
+            MAX_NAME_CHARS,
+        ),
         context_length: entry
             .get("context_length")
             .and_then(Json::as_u64)
@@ -214,7 +227,11 @@ pub fn read_cache(state_dir: &Path, base_url: &str) -> (Option<CacheFile>, Optio
         return (None, None);
     };
     match serde_json::from_str::<CacheFile>(&text) {
-        Ok(cache) if cache.base_url == base_url => (Some(cache), None),
+        Ok(mut cache) if cache.base_url == base_url => {
+            // A cache written before ids were checked may hold hostile ones.
+            cache.models.retain(|m| model_id::check(&m.id).is_ok());
+            (Some(cache), None)
+        }
         Ok(_) => (None, None), // another endpoint's catalogue
         Err(e) => {
             let aside = path.with_extension("json.corrupt");
@@ -295,6 +312,38 @@ mod tests {
         assert_eq!(format_prices(&models[1]), "?");
         assert_eq!(format_prices(&models[2]), "free");
         assert!(parse_models("<html>").is_err());
+    }
+
+    #[test]
+    fn hostile_ids_are_dropped_and_names_made_safe_to_show() {
+        let long = "x".repeat(10_000);
+        let body = serde_json::json!({"data": [
+            {"id": "evil/new\nline"}, {"id": "evil/cr\r"}, {"id": "evil/\u{1b}[2J"},
+            {"id": "evil/\u{1b}]52;c;ZXZpbA==\u{7}"}, {"id": "evil/nul\u{0}"},
+            {"id": "evil/\u{202e}gnp.exe"}, {"id": format!("evil/{long}")},
+            {"id": "good/one", "name": format!("Name\n\u{1b}]52;c;x\u{7}\u{202e}{long}")},
+            {"id": "@preset/mine"}, {"id": "good/one:online"}, {"id": "good/one:free"},
+        ]})
+        .to_string();
+        let (models, skipped) = parse_models(&body).unwrap();
+        let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "good/one",
+                "@preset/mine",
+                "good/one:online",
+                "good/one:free"
+            ]
+        );
+        assert_eq!(skipped, 7);
+        let name = &models[0].name;
+        assert!(
+            !name.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{name:?}"
+        );
+        assert!(name.starts_with("Name\\u{a}\\u{1b}]52;"), "{name}");
+        assert_eq!(name.chars().count(), MAX_NAME_CHARS);
     }
 
     #[test]

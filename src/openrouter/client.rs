@@ -93,22 +93,17 @@ impl Client {
         cancel: &CancellationToken,
     ) -> Result<EventStream, ChatError> {
         let mut attempt = 0;
+        // Capped again here: whatever the settings say, one submit sends a bounded number.
+        let max_retries = req.cfg.max_retries.min(crate::config::MAX_RETRIES);
         loop {
             let err = match self.open_once(req, key).await {
                 Ok(stream) => return Ok(stream),
-                Err(e) => e,
+                Err(e) => e.redacted(Some(key.secret())),
             };
-            if !err.retryable() || attempt >= req.cfg.max_retries {
+            if !err.retryable() || attempt >= max_retries {
                 return Err(err);
             }
-            let backoff = req.cfg.retry_base_ms.saturating_mul(1 << attempt.min(6));
-            let wait = match &err {
-                ChatError::Http {
-                    retry_after: Some(s),
-                    ..
-                } => Duration::from_secs(*s),
-                _ => Duration::from_millis(backoff),
-            };
+            let wait = super::retry::delay(&err, attempt, req.cfg.retry_base_ms);
             tracing::info!(
                 "request failed ({}); retry {} in {wait:?}",
                 err.kind(),
@@ -136,6 +131,8 @@ impl Client {
             .post(&url)
             .header(reqwest::header::AUTHORIZATION, key.bearer())
             .header(reqwest::header::ACCEPT, "text/event-stream")
+            // A compressed stream arrives in bursts; ask for none (a gzip one is still decoded).
+            .header(reqwest::header::ACCEPT_ENCODING, "identity")
             .header("HTTP-Referer", &req.cfg.app_url)
             .header("X-Title", &req.cfg.app_title)
             .header("X-OpenRouter-Title", &req.cfg.app_title)
@@ -172,6 +169,20 @@ impl Client {
             .unwrap_or("")
             .to_string();
         if !content_type.starts_with("text/event-stream") {
+            // A 200 can still carry OpenRouter's JSON error body: show its message.
+            let body = tokio::time::timeout(self.stall, response.text()).await;
+            if let Some((code, message)) = body
+                .ok()
+                .and_then(Result::ok)
+                .and_then(|text| super::error::body_error(&text))
+            {
+                return Err(ChatError::Http {
+                    status: code.unwrap_or(status),
+                    message,
+                    retry_after: None,
+                    model: req.model.to_string(),
+                });
+            }
             let shown = if content_type.is_empty() {
                 "no content type".into()
             } else {
@@ -185,12 +196,13 @@ impl Client {
         let stall_secs = self.stall.as_secs().max(1);
         // One item per network read: all the events it completed (then the error, if one was bad).
         let mut framer = Framer::default();
+        let key = key.clone();
         let events = response.bytes_stream().flat_map(move |read| {
             let items = match read {
                 Ok(bytes) => {
                     let (events, error) = read_events(&mut framer, &bytes);
                     let mut items = vec![Ok(events)];
-                    items.extend(error.map(Err));
+                    items.extend(error.map(|e| Err(e.redacted(Some(key.secret())))));
                     items
                 }
                 Err(e) if e.is_timeout() => vec![Err(ChatError::Stalled { secs: stall_secs })],
@@ -205,7 +217,8 @@ impl Client {
 }
 
 impl Client {
-    /// `GET {url}` (catalogue, key info): the body, or a short reason it could not be had.
+    /// `GET {url}` (catalogue, key info): the body, or a short reason it could not be had (the
+    /// key and any `Bearer` token taken out).
     pub async fn get(
         &self,
         url: &str,
@@ -216,14 +229,13 @@ impl Client {
         if let Some(key) = key {
             request = request.header(reqwest::header::AUTHORIZATION, key.bearer());
         }
-        let response = request.send().await.map_err(|e| reason_of(&e))?;
+        let redact = |text: String| super::redact::server_text(&text, key.map(ApiKey::secret));
+        let response = request.send().await.map_err(|e| redact(reason_of(&e)))?;
         let status = response.status().as_u16();
-        let body = response.text().await.map_err(|e| reason_of(&e))?;
+        let body = response.text().await.map_err(|e| redact(reason_of(&e)))?;
         if status != 200 {
-            return Err(format!(
-                "HTTP {status}: {}",
-                super::error::body_message(&body)
-            ));
+            let message = super::error::body_message(&body);
+            return Err(redact(format!("HTTP {status}: {message}")));
         }
         Ok(body)
     }

@@ -1,5 +1,6 @@
 //! Every way a chat request can fail, each with one line for the user: what happened, what to do.
-//! No message ever includes the API key or request headers.
+//! No message ever includes the API key or request headers: server text is redacted
+//! ([`ChatError::redacted`]) before an error leaves the client.
 
 use thiserror::Error;
 
@@ -37,6 +38,9 @@ pub enum ChatError {
     Read { reason: String },
 }
 
+/// The longest `Retry-After` waited out before retrying; a longer one is reported instead.
+pub const MAX_RETRY_AFTER_S: u64 = 10;
+
 impl ChatError {
     /// Whether a request that failed this way (before any token) may be sent again.
     pub fn retryable(&self) -> bool {
@@ -47,10 +51,48 @@ impl ChatError {
                 retry_after,
                 ..
             } => {
-                matches!(status, 408 | 500 | 502 | 503 | 504 | 529)
-                    || (*status == 429 && retry_after.is_none_or(|s| s <= 10))
+                matches!(status, 408 | 429 | 500 | 502 | 503 | 504 | 529)
+                    && retry_after.is_none_or(|s| s <= MAX_RETRY_AFTER_S)
             }
             _ => false,
+        }
+    }
+
+    /// The same error with the API key and any `Bearer` token taken out of every text in it, and
+    /// that text made one line of at most 300 characters (it may come from a hostile server).
+    pub fn redacted(self, key: Option<&str>) -> ChatError {
+        let r = |s: String| super::redact::server_text(&s, key);
+        match self {
+            ChatError::KeyCommand { program, reason } => ChatError::KeyCommand {
+                program,
+                reason: r(reason),
+            },
+            ChatError::Connect { url, reason } => ChatError::Connect {
+                url,
+                reason: r(reason),
+            },
+            ChatError::Http {
+                status,
+                message,
+                retry_after,
+                model,
+            } => ChatError::Http {
+                status,
+                message: r(message),
+                retry_after,
+                model,
+            },
+            ChatError::NotEventStream { url, content_type } => ChatError::NotEventStream {
+                url,
+                content_type: r(content_type),
+            },
+            ChatError::MidStream { code, message } => ChatError::MidStream {
+                code: r(code),
+                message: r(message),
+            },
+            ChatError::Malformed { detail } => ChatError::Malformed { detail: r(detail) },
+            ChatError::Read { reason } => ChatError::Read { reason: r(reason) },
+            other => other,
         }
     }
 
@@ -84,6 +126,7 @@ fn http_message(status: u16, message: &str, retry_after: Option<u64>, model: &st
         403 => format!("zen: the prompt was refused by moderation (403{detail}). Rephrase it or pick another model."),
         404 => format!("zen: model '{model}' is not available (404{detail}). Pick another with :ZenModel."),
         408 => format!("zen: OpenRouter timed out waiting for the model (408{detail}). Submit again."),
+        413 => format!("zen: the request is too large for OpenRouter (413{detail}). Remove attachments (@file, images) or trim earlier turns, then submit again."),
         429 => {
             let wait = retry_after.map(|s| format!(" Retry after {s} s.")).unwrap_or_default();
             let free = if model.ends_with(":free") {
@@ -94,13 +137,13 @@ fn http_message(status: u16, message: &str, retry_after: Option<u64>, model: &st
             format!("zen: rate limited by OpenRouter for '{model}' (429{detail}).{wait}{free} Wait, or pick another model with :ZenModel.")
         }
         500..=599 => format!("zen: OpenRouter or the provider failed ({status}{detail}). Submit again, or pick another model with :ZenModel."),
-        _ => format!("zen: OpenRouter answered HTTP {status}{detail}."),
+        _ => format!("zen: OpenRouter answered HTTP {status}{detail}. Submit again; if it persists, check openrouter.base_url and https://status.openrouter.ai."),
     }
 }
 
-/// The message of an OpenRouter error body `{"error": {"code", "message"}}`, or a short
-/// excerpt of whatever else came back (an HTML error page, say).
-pub fn body_message(body: &str) -> String {
+/// The code (when it is an HTTP status) and message of an OpenRouter error body
+/// `{"error": {"code", "message"}}`; `None` when the body is not one.
+pub fn body_error(body: &str) -> Option<(Option<u16>, String)> {
     #[derive(serde::Deserialize)]
     struct Body {
         error: Inner,
@@ -108,10 +151,25 @@ pub fn body_message(body: &str) -> String {
     #[derive(serde::Deserialize)]
     struct Inner {
         #[serde(default)]
+        code: serde_json::Value,
+        #[serde(default)]
         message: String,
     }
-    if let Ok(b) = serde_json::from_str::<Body>(body) {
-        return b.error.message;
+    let b = serde_json::from_str::<Body>(body).ok()?;
+    let code = b
+        .error
+        .code
+        .as_u64()
+        .and_then(|c| u16::try_from(c).ok())
+        .filter(|c| (400..600).contains(c));
+    Some((code, b.error.message))
+}
+
+/// The message of an OpenRouter error body `{"error": {"code", "message"}}`, or a short
+/// excerpt of whatever else came back (an HTML error page, say).
+pub fn body_message(body: &str) -> String {
+    if let Some((_, message)) = body_error(body) {
+        return message;
     }
     let text: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
     if text.starts_with('<') {
@@ -139,6 +197,54 @@ mod tests {
             !e.retryable(),
             "a long Retry-After is reported, not waited out"
         );
+    }
+
+    #[test]
+    fn http_413_and_unmapped_codes_give_advice() {
+        let e = |status| ChatError::Http {
+            status,
+            message: "x".into(),
+            retry_after: None,
+            model: "a/b".into(),
+        };
+        let text = e(413).to_string();
+        assert!(
+            text.contains("too large") && text.contains("Remove attachments"),
+            "{text}"
+        );
+        let text = e(418).to_string();
+        assert!(text.contains("HTTP 418: x. Submit again"), "{text}");
+    }
+
+    #[test]
+    fn a_long_retry_after_is_never_waited_out() {
+        let e = |status, retry_after| ChatError::Http {
+            status,
+            message: String::new(),
+            retry_after,
+            model: "a/b".into(),
+        };
+        assert!(e(503, Some(MAX_RETRY_AFTER_S)).retryable());
+        assert!(!e(503, Some(3600)).retryable());
+        assert!(e(429, None).retryable());
+    }
+
+    #[test]
+    fn errors_are_redacted() {
+        let e = ChatError::Http {
+            status: 401,
+            message: "Invalid header Authorization: Bearer sk-live-123456789".into(),
+            retry_after: None,
+            model: "a/b".into(),
+        }
+        .redacted(Some("sk-live-123456789"));
+        assert!(!e.to_string().contains("sk-live"), "{e}");
+        let e = ChatError::MidStream {
+            code: "400".into(),
+            message: "echo sk-live-123456789".into(),
+        }
+        .redacted(Some("sk-live-123456789"));
+        assert!(e.to_string().contains("echo [redacted]"), "{e}");
     }
 
     #[test]

@@ -15,6 +15,11 @@ impl ApiKey {
     pub fn bearer(&self) -> String {
         format!("Bearer {}", self.0)
     }
+
+    /// The key's value, to take it out of server text ([`super::redact`]).
+    pub(crate) fn secret(&self) -> &str {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for ApiKey {

@@ -1,9 +1,13 @@
-//! OpenRouter's OpenAI-compatible API: the request, its errors, the API key and the SSE stream.
+//! OpenRouter's OpenAI-compatible API: the request, its errors, the API key (and keeping it out
+//! of server text) and the SSE stream.
 
 pub mod catalogue;
 pub mod client;
 pub mod error;
 pub mod key;
+pub mod model_id;
+pub mod redact;
+pub mod retry;
 pub mod sse;
 pub mod stream;
 

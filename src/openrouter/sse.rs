@@ -7,9 +7,10 @@
 //! reads is joined first. Per the SSE spec: lines end in LF or CRLF; `:` starts a comment
 //! (OpenRouter's `: OPENROUTER PROCESSING` keep-alives); several `data:` lines join with LF;
 //! a blank line ends an event; other fields (`event`, `id`, `retry`) are ignored; an event with
-//! no blank line after it is never dispatched (the caller sees a truncated stream).
+//! no blank line after it is never dispatched (the caller sees a truncated stream). Bytes that
+//! are not UTF-8 become U+FFFD: one bad byte must not cost the whole answer.
 
-use memchr::memchr;
+use memchr::{memchr, memchr2};
 
 /// The framing state of one stream.
 #[derive(Debug, Default)]
@@ -19,20 +20,29 @@ pub struct Framer {
     /// The data of the event being read.
     data: Vec<u8>,
     has_data: bool,
+    /// The last read ended in CR: an LF opening the next read ends no second line.
+    after_cr: bool,
 }
-
-/// An event's data was not UTF-8.
-#[derive(Debug, PartialEq, Eq)]
-pub struct NotUtf8;
 
 impl Framer {
     /// Takes one read of the body; returns the data of every event it completed, in order.
-    pub fn feed(&mut self, bytes: &[u8]) -> Vec<Result<String, NotUtf8>> {
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<String> {
         let mut events = Vec::new();
         let mut rest = bytes;
-        while let Some(end) = memchr(b'\n', rest) {
+        if std::mem::take(&mut self.after_cr) {
+            rest = rest.strip_prefix(b"\n").unwrap_or(rest);
+        }
+        while let Some(end) = memchr2(b'\n', b'\r', rest) {
             let line = &rest[..end];
+            let cr = rest[end] == b'\r';
             rest = &rest[end + 1..];
+            if cr {
+                match rest.first() {
+                    Some(b'\n') => rest = &rest[1..],
+                    None => self.after_cr = true,
+                    Some(_) => {}
+                }
+            }
             if self.pending.is_empty() {
                 self.line(line, &mut events);
             } else {
@@ -45,13 +55,15 @@ impl Framer {
         events
     }
 
-    fn line(&mut self, line: &[u8], events: &mut Vec<Result<String, NotUtf8>>) {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
+    fn line(&mut self, line: &[u8], events: &mut Vec<String>) {
         if line.is_empty() {
             if self.has_data {
                 self.has_data = false;
                 let data = std::mem::take(&mut self.data);
-                events.push(String::from_utf8(data).map_err(|_| NotUtf8));
+                events.push(match String::from_utf8(data) {
+                    Ok(text) => text,
+                    Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                });
             }
             return;
         }
@@ -79,11 +91,7 @@ mod tests {
 
     fn all(reads: &[&[u8]]) -> Vec<String> {
         let mut f = Framer::default();
-        reads
-            .iter()
-            .flat_map(|r| f.feed(r))
-            .map(|e| e.unwrap())
-            .collect()
+        reads.iter().flat_map(|r| f.feed(r)).collect()
     }
 
     #[test]
@@ -111,8 +119,39 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_is_reported() {
+    fn invalid_utf8_becomes_a_replacement_character() {
         let mut f = Framer::default();
-        assert_eq!(f.feed(b"data: \xff\xfe\n\n"), vec![Err(NotUtf8)]);
+        assert_eq!(
+            f.feed(b"data: a\xffb\n\ndata: next\n\n"),
+            ["a\u{fffd}b", "next"]
+        );
+    }
+
+    #[test]
+    fn lf_crlf_and_bare_cr_on_every_split_give_the_same_events() {
+        for ending in ["\n", "\r\n", "\r"] {
+            let body = format!(
+                ": keep-alive{e}{e}data: one{e}{e}data: two{e}data: 2b{e}{e}data: [DONE]{e}{e}",
+                e = ending
+            );
+            let bytes = body.as_bytes();
+            for size in 1..bytes.len() {
+                let reads: Vec<&[u8]> = bytes.chunks(size).collect();
+                assert_eq!(
+                    all(&reads),
+                    ["one", "two\n2b", "[DONE]"],
+                    "{ending:?} split every {size} bytes"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_crlf_split_between_reads_ends_one_line_only() {
+        // Had the LF counted as a second line end, it would be a blank line dispatching `one`
+        // alone; `one` and `two` are one event's two data lines.
+        assert_eq!(all(&[b"data: one\r", b"\ndata: two\r\n\r\n"]), ["one\ntwo"]);
+        // A CR, then a CRLF split over two reads: two line ends (the second one blank).
+        assert_eq!(all(&[b"data: one\r", b"\r", b"\n"]), ["one"]);
     }
 }

@@ -1,7 +1,8 @@
 //! One SSE `data:` payload of `/chat/completions` turned into what happened in it.
 //!
-//! Framing (comments, CRLF, UTF-8 split across reads) is `sse.rs`'s job; this file only
-//! reads OpenRouter's chunk JSON, leniently: unknown fields are ignored, missing ones defaulted.
+//! Framing (comments, line endings, UTF-8 split across reads) is `sse.rs`'s job; this file only
+//! reads OpenRouter's chunk JSON, leniently: unknown fields are ignored, missing ones defaulted,
+//! and a lone UTF-16 surrogate escape (`\ud800`, which serde_json refuses) becomes U+FFFD.
 
 use serde::Deserialize;
 
@@ -90,9 +91,15 @@ pub fn parse_data(data: &str) -> Result<Vec<StreamEvent>, ChatError> {
     if data == "[DONE]" {
         return Ok(vec![StreamEvent::Done]);
     }
-    let chunk: Chunk = serde_json::from_str(data).map_err(|e| ChatError::Malformed {
-        detail: format!("{e} in `{}`", excerpt(data)),
-    })?;
+    let chunk: Chunk = match serde_json::from_str(data) {
+        Ok(chunk) => chunk,
+        // Only a failed parse pays for the scan: the usual chunk has no surrogate escape.
+        Err(e) => replace_lone_surrogates(data)
+            .and_then(|fixed| serde_json::from_str(&fixed).ok())
+            .ok_or_else(|| ChatError::Malformed {
+                detail: format!("{e} in `{}`", excerpt(data)),
+            })?,
+    };
     if let Some(err) = chunk.error {
         let code = match err.code {
             serde_json::Value::String(s) => s,
@@ -140,17 +147,44 @@ pub fn parse_data(data: &str) -> Result<Vec<StreamEvent>, ChatError> {
 pub fn read_events(framer: &mut Framer, bytes: &[u8]) -> (Vec<StreamEvent>, Option<ChatError>) {
     let mut out = Vec::new();
     for data in framer.feed(bytes) {
-        let parsed = data
-            .map_err(|_| ChatError::Malformed {
-                detail: "an event was not valid UTF-8".into(),
-            })
-            .and_then(|d| parse_data(&d));
-        match parsed {
+        match parse_data(&data) {
             Ok(events) => out.extend(events),
             Err(e) => return (out, Some(e)),
         }
     }
     (out, None)
+}
+
+/// `data` with every `\uXXXX` escape of an unpaired UTF-16 surrogate replaced by `\uFFFD`;
+/// `None` when there is none.
+fn replace_lone_surrogates(data: &str) -> Option<String> {
+    let bytes = data.as_bytes();
+    let unit = |at: usize| -> Option<u16> {
+        let hex = bytes.get(at..at + 6)?.strip_prefix(b"\\u")?;
+        u16::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
+    };
+    let high = |u: u16| (0xD800..0xDC00).contains(&u);
+    let low = |u: u16| (0xDC00..0xE000).contains(&u);
+    let (mut out, mut copied, mut i) = (String::new(), 0, 0);
+    while let Some(at) = memchr::memchr(b'\\', &bytes[i..]).map(|p| i + p) {
+        match unit(at) {
+            Some(u) if high(u) && unit(at + 6).is_some_and(low) => i = at + 12, // a pair
+            Some(u) if high(u) || low(u) => {
+                out.push_str(&data[copied..at]);
+                out.push_str("\\uFFFD");
+                i = at + 6;
+                copied = i;
+            }
+            Some(_) => i = at + 6,
+            // `\\`, `\"`, `\n`...: skip the escaped character, which may itself be a `\`.
+            None => i = (at + 2).min(bytes.len()),
+        }
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&data[copied..]);
+    Some(out)
 }
 
 fn excerpt(s: &str) -> String {
@@ -216,6 +250,15 @@ mod tests {
             let events = events_of(body.as_bytes(), split);
             assert_eq!(content(&events), "héllo ✓ 日本");
         }
+    }
+
+    #[test]
+    fn a_lone_surrogate_escape_becomes_a_replacement_character() {
+        let events =
+            parse_data(r#"{"choices":[{"delta":{"content":"a\ud800b\udc00c\\ud800"}}]}"#).unwrap();
+        assert_eq!(content(&events), "a\u{fffd}b\u{fffd}c\\ud800");
+        let pair = parse_data(r#"{"choices":[{"delta":{"content":"\ud83d\ude00"}}]}"#).unwrap();
+        assert_eq!(content(&pair), "😀");
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub async fn create_chat(
     if model.trim().is_empty() {
         return Err("zen: model= is empty. Give a model id such as openai/gpt-4o.".into());
     }
+    crate::openrouter::model_id::check(&model)
+        .map_err(|why| crate::openrouter::model_id::refused(&model, "model=", &why))?;
     let temperature = args
         .get("temperature")
         .map(|t| parse_temperature(t))

@@ -11,6 +11,7 @@ use super::{args, Reply};
 use crate::app::Shared;
 use crate::models;
 use crate::openrouter::catalogue::Source;
+use crate::openrouter::model_id;
 use crate::session::transcript;
 
 #[derive(Deserialize)]
@@ -31,6 +32,7 @@ pub async fn set_model(app: &Shared, arg: Json) -> Reply {
     if model.is_empty() {
         return Err("zen: give a model id, e.g. :ZenModel openai/gpt-4o.".into());
     }
+    model_id::check(&model).map_err(|why| model_id::refused(&model, ":ZenModel", &why))?;
     // Checked against the cached catalogue only: the editor waits on this request, so no fetch
     // here. Without a cache the id is taken as given and the catalogue loads in the background.
     let catalogue = if req.refresh {

@@ -28,6 +28,12 @@ pub enum Reply {
         headers: Vec<(String, String)>,
         body: String,
     },
+    /// Any status, headers and body bytes (a gzipped stream, say); no header is added.
+    Raw {
+        code: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
 }
 
 /// One request as the server saw it.
@@ -39,6 +45,8 @@ pub struct Recorded {
     pub body: Value,
     /// The client closed the connection before the reply was fully written.
     pub aborted: bool,
+    /// When the request arrived.
+    pub at: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -151,6 +159,7 @@ async fn serve(mut socket: TcpStream, shared: Arc<Mutex<Shared>>) {
             headers,
             body,
             aborted: false,
+            at: std::time::Instant::now(),
         });
         s.requests.len() - 1
     };
@@ -229,6 +238,21 @@ async fn write_reply(
             head.push_str("\r\n");
             socket.write_all(head.as_bytes()).await.is_ok()
                 && socket.write_all(body.as_bytes()).await.is_ok()
+        }
+        Reply::Raw {
+            code,
+            headers,
+            body,
+        } => {
+            let mut head = format!(
+                "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            for (k, v) in headers {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+            head.push_str("\r\n");
+            socket.write_all(head.as_bytes()).await.is_ok() && socket.write_all(&body).await.is_ok()
         }
         Reply::Sse { parts, hang } => {
             let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n";
@@ -348,5 +372,32 @@ pub fn error_reply(code: u16, message: &str, headers: &[(&str, &str)]) -> Reply 
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         body: json!({"error": {"code": code, "message": message}}).to_string(),
+    }
+}
+
+/// A 200 SSE reply whose body is gzip-compressed (`Content-Encoding: gzip`), sent whatever the
+/// request's `Accept-Encoding` says, as a misconfigured proxy would.
+pub fn sse_gzip(body: &str) -> Reply {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(body.as_bytes()).unwrap();
+    Reply::Raw {
+        code: 200,
+        headers: vec![
+            ("Content-Type".into(), "text/event-stream".into()),
+            ("Content-Encoding".into(), "gzip".into()),
+        ],
+        body: gz.finish().unwrap(),
+    }
+}
+
+/// A 200 SSE reply of raw bytes (invalid UTF-8, say), in one write.
+pub fn sse_bytes(bytes: &[u8]) -> Reply {
+    Reply::Sse {
+        parts: vec![Part {
+            delay_ms: 0,
+            bytes: bytes.to_vec(),
+        }],
+        hang: false,
     }
 }

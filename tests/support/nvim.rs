@@ -95,7 +95,7 @@ impl Nvim {
               binary = {bin:?},
               state_dir = {state:?},
               layout = "current",
-              openrouter = {{ base_url = {url:?}, retry_base_ms = 20, stall_timeout_ms = 1500 }},
+              openrouter = {{ base_url = {url:?}, retry_base_ms = 100, stall_timeout_ms = 1500 }},
               {extra}
             }})
             "#,
