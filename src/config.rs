@@ -191,11 +191,15 @@ impl OpenRouter {
     /// Refuses a `default_model` or `fallback_models` entry that is not a model id (a newline
     /// in one would break every chat title and submit).
     fn check_models(&self) -> anyhow::Result<()> {
-        let ids = std::iter::once(&self.default_model).chain(&self.fallback_models);
-        for id in ids {
+        let fallbacks = self
+            .fallback_models
+            .iter()
+            .map(|id| ("fallback_models", id));
+        for (field, id) in std::iter::once(("default_model", &self.default_model)).chain(fallbacks)
+        {
             if let Err(why) = crate::openrouter::model_id::check(id) {
                 bail!(
-                    "openrouter: '{}' is not a model id ({why})",
+                    "`openrouter.{field}` '{}' is not a model id ({why}); use one such as openai/gpt-4o",
                     crate::openrouter::model_id::shown(id, 60)
                 );
             }
