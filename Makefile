@@ -1,12 +1,16 @@
-# Common tasks. `make run` builds and opens Neovim with the plugin from this checkout;
-# `make test` installs the test Neovims if missing and runs every test on each.
-.PHONY: build run test lint fmt bench clean
+# Common tasks. `make run` builds and opens Neovim with the plugin from this checkout over your
+# own config (installing a Neovim if there is none); `make test` installs the test Neovims if
+# missing and runs every test on each. `make helptags` rebuilds doc/tags after editing the help.
+.PHONY: build run test lint fmt bench clean helptags
 
 build:
 	cargo build --release
 
 run: build
-	nvim --cmd "set rtp^=$(CURDIR)" -c "lua require('zen').setup()"
+	bash scripts/run.sh
+
+helptags:
+	nvim --headless -u NONE -i NONE -c "helptags doc" -c "qa!"
 
 test:
 	bash scripts/test.sh

@@ -7,9 +7,13 @@ local status = require("zen.status")
 
 local M = {}
 
+--- Whether setup() has run (`make run` calls it only when the user's config did not).
+M.configured = false
+
 --- Validates and stores options (see :help zen-options). Starts nothing.
 function M.setup(opts)
   config.setup(opts)
+  M.configured = true
   if backend.running() then
     vim.notify("zen: settings changed; they apply after :ZenRestart (or the next Neovim).", vim.log.levels.WARN)
   end
