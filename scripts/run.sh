@@ -9,7 +9,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 nvim=${ZEN_NVIM:-$(command -v nvim || true)}
 if [ -z "$nvim" ]; then
   echo "no nvim on PATH; installing the test Neovims (scripts/test-nvims.sh)..." >&2
-  nvim=$(bash "$root/scripts/test-nvims.sh" | tail -n1)
+  newest=$(bash "$root/scripts/test-nvims.sh" | tail -n1) || true
+  # Debian's is on PATH even if the newer one could not be had.
+  nvim=${newest:-$(command -v nvim || true)}
+fi
+if [ -z "$nvim" ] || [ ! -x "$nvim" ]; then
+  echo "zen: could not install Neovim. Install Neovim 0.7 or newer, then run make run again." >&2
+  exit 1
 fi
 exec "$nvim" --cmd "set rtp^=$root" \
   -c "lua if not require('zen').configured then require('zen').setup() end" "$@"

@@ -56,7 +56,12 @@ async fn assert_key_nowhere(nv: Nvim, home: &Path) {
     let shown = everything_shown(&nv).await;
     assert!(!shown.contains(TEST_KEY), "the key is shown:\n{shown}");
     nv.quit().await;
-    for file in files_under(home) {
+    let files = files_under(home);
+    assert!(
+        files.iter().any(|f| f.ends_with("zen-portal.log")),
+        "the log is checked too: {files:?}"
+    );
+    for file in files {
         let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap_or_default()).to_string();
         assert!(
             !text.contains(TEST_KEY),
@@ -93,6 +98,25 @@ async fn key_echoed_in_a_chat_error_body_is_never_shown_or_saved() {
         "{done}"
     );
     assert!(nv.text(0).await.contains("> [zen] error: OpenRouter rejected the API key (401: Invalid header Authorization: Bearer [redacted]"));
+    assert_key_nowhere(nv, home.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_echoed_in_a_mid_stream_error_is_never_shown_or_saved() {
+    let (server, nv, home) = setup().await;
+    let error = serde_json::json!({"error": {"code": 502, "message": format!("upstream saw Authorization: Bearer {TEST_KEY}")},
+        "choices": [{"delta": {"content": ""}, "finish_reason": "error"}]});
+    server.push(sse(format!("{}{}", content_chunk("partial"), data(&error))));
+    nv.exec("ZenNew openrouter model=test/model").await;
+    nv.type_prompt("q").await;
+    nv.exec("ZenSubmit").await;
+    let done = nv.wait_done(1, 15).await;
+    let err = done["error"].as_str().unwrap_or_default();
+    assert!(
+        err.contains("502: upstream saw Authorization: Bearer [redacted]"),
+        "{done}"
+    );
+    assert!(nv.text(0).await.contains("partial"));
     assert_key_nowhere(nv, home.path()).await;
 }
 
