@@ -130,10 +130,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .mode(0o600)
         .open(&tmp)
         .with_context(|| format!("creating {}", tmp.display()))?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))
+    let done = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(anyhow::Error::from)
+        .and_then(|()| {
+            fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))
+        });
+    if done.is_err() {
+        let _ = fs::remove_file(&tmp); // a full disk needs its space back
+    }
+    done
 }
 
 #[cfg(test)]
