@@ -92,26 +92,65 @@ impl App {
         Ok(())
     }
 
-    /// Saves the session index, reporting (not failing) on error.
+    /// Writes this backend's changes to the session index (merged with other editors'
+    /// changes, see `store/index.rs`), reporting (not failing) on error.
     pub async fn save_index(&self) {
         let Ok(ready) = self.ready() else { return };
-        if let Err(e) = ready.store.save_index(&self.registry.metas()) {
-            tracing::error!("saving sessions.json: {e:#}");
-            ready
-                .ui
-                .notify(
-                    &format!("zen: saving the session list failed: {e:#}."),
-                    "error",
-                )
-                .await;
+        let synced = ready.store.sync_index(&self.registry.metas(), true);
+        self.take_index(synced, "saving").await;
+    }
+
+    /// Picks up what other editors changed in the index (one `stat` when nothing did).
+    pub async fn refresh_index(&self) {
+        let Ok(ready) = self.ready() else { return };
+        if ready.store.index_changed() {
+            let synced = ready.store.sync_index(&self.registry.metas(), false);
+            self.take_index(synced, "reading").await;
         }
     }
 
-    /// Stops every stream and waits (briefly) for their partial answers to be saved.
+    /// Kills a session everywhere: its history and index entry, under the index lock.
+    pub async fn kill_session(&self, id: &str) -> Result<(), String> {
+        let ready = self.ready()?;
+        let synced = ready.store.kill(id, &self.registry.metas());
+        let result = match &synced {
+            Ok(_) => Ok(()),
+            Err(e) => Err(format!("zen: deleting the session's history: {e:#}.")),
+        };
+        if synced.is_ok() {
+            self.take_index(synced, "saving").await;
+        }
+        result
+    }
+
+    async fn take_index(&self, synced: anyhow::Result<crate::store::index::Merged>, doing: &str) {
+        let Ok(ready) = self.ready() else { return };
+        match synced {
+            Ok((metas, warnings)) => {
+                for name in self.registry.replace_metas(metas) {
+                    tracing::info!("{name} was killed in another editor");
+                }
+                for w in warnings {
+                    ready.ui.notify(&format!("zen: {w}."), "warn").await;
+                }
+            }
+            Err(e) => {
+                tracing::error!("{doing} sessions.json: {e:#}");
+                let text = format!("zen: {doing} the session list failed: {e:#}.");
+                ready.ui.notify(&text, "error").await;
+            }
+        }
+    }
+
+    /// Stops every stream, waits (bounded: Neovim sends SIGKILL 2 s after SIGTERM) for each to
+    /// save what arrived, and writes any records a full disk held back.
     pub async fn shutdown(self: &Arc<Self>) {
-        self.registry.cancel_all("backend exiting");
+        self.registry.cancel_all("interrupted");
         self.tasks.close();
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.tasks.wait()).await;
+        let _ = tokio::time::timeout(Duration::from_millis(1500), self.tasks.wait()).await;
+        if let Ok(ready) = self.ready() {
+            ready.store.flush_pending();
+        }
     }
 }
 

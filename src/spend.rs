@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -23,7 +23,8 @@ pub struct Entry {
     pub cost: f64,
 }
 
-/// Appends one answer's usage to the ledger.
+/// Appends one answer's usage to the ledger, under a lock on the ledger itself (several editors
+/// append to it); a torn last line is fenced off first so the new entry stays readable.
 pub fn record(state_dir: &Path, session: &str, model: &str, usage: &Usage) -> anyhow::Result<()> {
     let entry = Entry {
         ts: crate::session::now(),
@@ -37,9 +38,19 @@ pub fn record(state_dir: &Path, session: &str, model: &str, usage: &Usage) -> an
     line.push(b'\n');
     let mut file = std::fs::OpenOptions::new()
         .create(true)
+        .read(true)
         .append(true)
         .mode(0o600)
         .open(state_dir.join("usage.jsonl"))?;
+    file.lock()?;
+    let len = file.metadata()?.len();
+    let mut last = [b'\n'];
+    if len > 0 {
+        file.read_exact_at(&mut last, len - 1)?;
+    }
+    if last[0] != b'\n' {
+        line.insert(0, b'\n');
+    }
     file.write_all(&line)?;
     Ok(())
 }

@@ -117,9 +117,11 @@ function M.request(method, args)
   return result
 end
 
---- Sends a notification if the backend runs (never starts it).
+--- Sends a notification if the backend runs (never starts it). Not while Neovim quits (v:exiting
+--- is set before buffers unload, VimLeavePre fires after): those buffers are not chats being
+--- closed; the backend saves and marks running answers "interrupted" when told to exit.
 function M.notify(method, args)
-  if state.chan then
+  if state.chan and not state.leaving and vim.v.exiting == vim.NIL then
     pcall(vim.rpcnotify, state.chan, method, args)
   end
 end

@@ -36,6 +36,7 @@ pub async fn hello(app: &Shared, nvim: Nvim, arg: Json) -> Reply {
     warnings.extend(prefs_warning);
     *app.prefs.lock().unwrap_or_else(|e| e.into_inner()) = prefs;
     load_sessions(&app.registry, sessions);
+    app.registry.set_locks_dir(store.locks_dir());
     let ui = ui_for(nvim.clone());
     let _ = nvim
         .set_client_info(

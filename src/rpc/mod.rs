@@ -72,6 +72,10 @@ impl nvim_rs::Handler for Handler {
             .map(value_to_json)
             .unwrap_or(Json::Null);
         let app = &self.app;
+        if name != "hello" {
+            // Another editor on the same state_dir may have added, killed or renamed sessions.
+            app.refresh_index().await;
+        }
         let reply = match name.as_str() {
             "hello" => lifecycle::hello(app, nvim, arg).await,
             "health" => lifecycle::health(app).await,
@@ -116,15 +120,25 @@ impl nvim_rs::Handler for Handler {
 }
 
 /// Serves the Neovim that started us over stdio until it goes away, then stops cleanly.
+///
+/// Neovim quitting (`:qa!`) sends SIGTERM (SIGHUP for a closed terminal) and SIGKILL 2 s
+/// later: both signals end the backend like a closed stdin, so running turns save what arrived.
 pub async fn serve() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
     let app: Shared = Arc::new(App::default());
     let handler = Handler { app: app.clone() };
     let (_nvim, io) = nvim_rs::create::tokio::new_parent(handler).await?;
-    match io.await {
-        Ok(Ok(())) => tracing::info!("Neovim closed the channel"),
-        Ok(Err(e)) if e.is_channel_closed() => tracing::info!("Neovim went away"),
-        Ok(Err(e)) => tracing::error!("RPC loop failed: {e}"),
-        Err(e) => tracing::error!("RPC loop panicked: {e}"),
+    tokio::select! {
+        ended = io => match ended {
+            Ok(Ok(())) => tracing::info!("Neovim closed the channel"),
+            Ok(Err(e)) if e.is_channel_closed() => tracing::info!("Neovim went away"),
+            Ok(Err(e)) => tracing::error!("RPC loop failed: {e}"),
+            Err(e) => tracing::error!("RPC loop panicked: {e}"),
+        },
+        _ = term.recv() => tracing::info!("SIGTERM: saving and exiting"),
+        _ = hup.recv() => tracing::info!("SIGHUP: saving and exiting"),
     }
     app.shutdown().await;
     Ok(())

@@ -7,7 +7,7 @@ use super::chat::target_session;
 use super::{args, Reply};
 use crate::app::Shared;
 use crate::session::transcript;
-use crate::session::validate_name;
+use crate::session::{validate_agent_name, validate_name};
 
 /// Every session, most recent first, with what the picker shows.
 pub async fn list(app: &Shared) -> Reply {
@@ -120,7 +120,6 @@ pub async fn chat_buffer(app: &Shared, id: &str) -> Result<i64, String> {
 /// Stops a session, forgets it and deletes its history; returns its buffer for Lua to wipe.
 pub async fn kill(app: &Shared, arg: Json) -> Reply {
     let named: Named = args(arg)?;
-    let ready = app.ready()?;
     let id = resolve(app, &named)?;
     app.registry.cancel(&id, "killed");
     let meta = app
@@ -132,11 +131,8 @@ pub async fn kill(app: &Shared, arg: Json) -> Reply {
         .registry
         .remove(&id)
         .ok_or("zen: the session is gone.")?;
-    app.save_index().await;
-    ready
-        .store
-        .remove_history(&id)
-        .map_err(|e| format!("zen: deleting the history of {}: {e:#}.", entry.meta.name))?;
+    // A turn still ending cannot write the history back: appends never re-create it.
+    app.kill_session(&id).await?;
     Ok(json!({"id": id, "name": entry.meta.name, "buf": entry.buf, "note": note}))
 }
 
@@ -153,6 +149,10 @@ pub async fn rename(app: &Shared, arg: Json) -> Reply {
     let ready = app.ready()?;
     let id = resolve(app, &req.target)?;
     validate_name(&req.new_name)?;
+    let is_agent = app.registry.with(&id, |e| e.meta.agent.is_some()) == Some(true);
+    if is_agent {
+        validate_agent_name(&req.new_name)?;
+    }
     if app
         .registry
         .by_name(&req.new_name)
@@ -167,7 +167,9 @@ pub async fn rename(app: &Shared, arg: Json) -> Reply {
         .registry
         .with(&id, |e| e.meta.clone())
         .ok_or("zen: the session is gone.")?;
-    super::agents::rename_agent(app, &before, &req.new_name).await?;
+    if is_agent {
+        super::agents::rename_agent(app, &before, &req.new_name).await?;
+    }
     let (buf, model) = app
         .registry
         .with(&id, |e| {

@@ -216,3 +216,14 @@ pub fn validate_name(name: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Agents' names also name their tmux session, where `.` separates window and pane: refused
+/// for agents only (chats may be called `v1.2`).
+pub fn validate_agent_name(name: &str) -> Result<(), String> {
+    if name.contains('.') {
+        return Err(format!(
+            "zen: agent session names may not contain '.' ('{name}'). Use '-' or '_'."
+        ));
+    }
+    Ok(())
+}

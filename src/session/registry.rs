@@ -1,8 +1,11 @@
 //! Every session the backend knows, with its buffer and running turn. The lock is a plain
-//! mutex, never held across an await.
+//! mutex, never held across an await. A running turn also holds `locks/<id>.lock` (a `flock`),
+//! so a second editor on the same state_dir cannot start a turn on the same history.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use tokio_util::sync::CancellationToken;
 
@@ -50,6 +53,21 @@ pub struct Entry {
     pub exit_code: Option<i64>,
     /// Such an agent's program is running.
     pub running: bool,
+    /// The running turn's lock file (released when dropped).
+    turn_lock: Option<File>,
+}
+
+impl Entry {
+    fn new(meta: SessionMeta) -> Entry {
+        Entry {
+            meta,
+            buf: None,
+            active: None,
+            exit_code: None,
+            running: false,
+            turn_lock: None,
+        }
+    }
 }
 
 /// A row of `list()`.
@@ -65,11 +83,18 @@ pub struct Registry {
     entries: Mutex<HashMap<String, Entry>>,
     /// The session used last in this editor (`:ZenSend`'s fallback target).
     last_used: Mutex<Option<String>>,
+    /// Where turn locks live (set at the handshake).
+    locks: OnceLock<PathBuf>,
 }
 
 impl Registry {
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets the directory of the per-session turn locks.
+    pub fn set_locks_dir(&self, dir: PathBuf) {
+        let _ = self.locks.set(dir);
     }
 
     /// Notes that the user just used a session.
@@ -89,17 +114,7 @@ impl Registry {
 
     /// Adds (or replaces) a session.
     pub fn insert(&self, meta: SessionMeta) {
-        let id = meta.id.clone();
-        self.lock().insert(
-            id,
-            Entry {
-                meta,
-                buf: None,
-                active: None,
-                exit_code: None,
-                running: false,
-            },
-        );
+        self.lock().insert(meta.id.clone(), Entry::new(meta));
     }
 
     /// Runs `f` on a session, if it exists.
@@ -140,15 +155,29 @@ impl Registry {
                 entry.meta.name
             ));
         }
+        if let Some(dir) = self.locks.get() {
+            let path = dir.join(format!("{id}.lock"));
+            match crate::store::lock::try_exclusive(&path) {
+                Ok(Some(file)) => entry.turn_lock = Some(file),
+                Ok(None) => {
+                    return Err(format!(
+                        "zen: {} is answering in another Neovim. Wait for it, or stop it there.",
+                        entry.meta.name
+                    ))
+                }
+                Err(e) => return Err(format!("zen: locking {}: {e}.", path.display())),
+            }
+        }
         let cancel = Arc::new(Cancel::new());
         entry.active = Some(cancel.clone());
         Ok(cancel)
     }
 
-    /// Clears the running turn.
+    /// Clears the running turn (and releases its lock).
     pub fn end_turn(&self, id: &str) {
         if let Some(e) = self.lock().get_mut(id) {
             e.active = None;
+            e.turn_lock = None;
         }
     }
 
@@ -199,6 +228,36 @@ impl Registry {
                 .then(a.meta.name.cmp(&b.meta.name))
         });
         rows
+    }
+
+    /// Takes the index's merged list as the truth: updates and adds sessions, and removes (and
+    /// stops) those it no longer has, i.e. killed in another editor. Returns the removed names.
+    pub fn replace_metas(&self, metas: Vec<SessionMeta>) -> Vec<String> {
+        let mut entries = self.lock();
+        let keep: HashSet<String> = metas.iter().map(|m| m.id.clone()).collect();
+        let gone: Vec<String> = entries
+            .keys()
+            .filter(|id| !keep.contains(*id))
+            .cloned()
+            .collect();
+        let mut names = Vec::new();
+        for id in gone {
+            if let Some(e) = entries.remove(&id) {
+                if let Some(c) = &e.active {
+                    c.cancel("killed in another Neovim");
+                }
+                names.push(e.meta.name);
+            }
+        }
+        for meta in metas {
+            match entries.get_mut(&meta.id) {
+                Some(e) => e.meta = meta,
+                None => {
+                    entries.insert(meta.id.clone(), Entry::new(meta));
+                }
+            }
+        }
+        names
     }
 
     /// The metadata of all sessions, for the index file.

@@ -45,6 +45,8 @@ struct Answer {
     usage: Option<Usage>,
     done: bool,
     saved_upto: usize,
+    /// A partial save failed (full or read-only disk): the user was told once.
+    save_failed: bool,
 }
 
 impl Answer {
@@ -146,6 +148,16 @@ pub async fn run(turn: Turn) {
         })
         .unwrap_or_default();
 
+    // Saved before the buffer is touched: when Neovim quits it may no longer answer.
+    let unsaved = save_answer(&turn, &answer, end.clone());
+    if let Some(usage) = &answer.usage {
+        if let Err(e) =
+            crate::spend::record(&ready.config.state_dir, &turn.session, &turn.model, usage)
+        {
+            tracing::error!("saving usage: {e:#}");
+        }
+    }
+
     let mut notes = Vec::new();
     if let Some(reason) = &stop_reason {
         notes.push(format!("{NOTE_PREFIX} {reason}"));
@@ -164,16 +176,15 @@ pub async fn run(turn: Turn) {
     if answer.usage.is_some() || error.is_none() {
         notes.push(usage_note(answer.usage.as_ref(), &totals));
     }
+    if let Some(e) = &unsaved {
+        notes.push(format!("{NOTE_PREFIX} {}", unsaved_text(e)));
+    }
     renderer.push(answer.footer(&notes));
     let stats = renderer.finish().await;
 
-    save_answer(&turn, &answer, end.clone());
-    if let Some(usage) = &answer.usage {
-        if let Err(e) =
-            crate::spend::record(&ready.config.state_dir, &turn.session, &turn.model, usage)
-        {
-            tracing::error!("saving usage: {e:#}");
-        }
+    if let Some(e) = &unsaved {
+        ui.notify(&format!("zen: {}", unsaved_text(e)), "error")
+            .await;
     }
     app.registry.end_turn(&turn.session);
     app.save_index().await;
@@ -249,33 +260,51 @@ async fn stream_answer(
         }
         if last_save.elapsed() >= SAVE_EVERY && answer.content.len() > answer.saved_upto {
             let text = answer.content[answer.saved_upto..].to_string();
-            if let Err(e) = ready
+            last_save = Instant::now();
+            match ready
                 .store
                 .append(&turn.session, &Record::Partial { text }, false)
             {
-                tracing::error!("saving partial answer: {e:#}");
+                Ok(()) => answer.saved_upto = answer.content.len(),
+                Err(e) if crate::store::is_gone(&e) => answer.saved_upto = answer.content.len(),
+                // Kept in memory: the next save point writes the same text again.
+                Err(e) if !answer.save_failed => {
+                    answer.save_failed = true;
+                    tracing::error!("saving partial answer: {e:#}");
+                    let text = format!("zen: {}", unsaved_text(&format!("{e:#}")));
+                    ready.ui.notify(&text, "error").await;
+                }
+                Err(_) => {}
             }
-            answer.saved_upto = answer.content.len();
-            last_save = Instant::now();
         }
     }
 }
 
-fn save_answer(turn: &Turn, answer: &Answer, end: Option<String>) {
-    let Ok(ready) = turn.app.ready() else { return };
+/// The line shown (in the chat and as a notification) when the history cannot be written.
+fn unsaved_text(error: &str) -> String {
+    format!("this answer is not saved yet ({error}). It is kept in memory and saved at the next submit: free some disk space")
+}
+
+/// Saves the final answer; the error to show when it could not be (not for a killed session).
+fn save_answer(turn: &Turn, answer: &Answer, end: Option<String>) -> Option<String> {
+    let ready = turn.app.ready().ok()?;
     if answer.content.is_empty() && answer.reasoning.is_empty() {
-        return;
+        return None;
     }
     let mut message = Message::new(Role::Assistant, answer.content.clone());
     message.reasoning = (!answer.reasoning.is_empty()).then(|| answer.reasoning.clone());
     message.model = Some(turn.model.clone());
     message.usage = answer.usage.clone();
     message.end = end;
-    if let Err(e) = ready
+    match ready
         .store
         .append(&turn.session, &Record::Message { message }, true)
     {
-        tracing::error!("saving answer: {e:#}");
+        Err(e) if !crate::store::is_gone(&e) => {
+            tracing::error!("saving answer: {e:#}");
+            Some(format!("{e:#}"))
+        }
+        _ => None,
     }
 }
 
