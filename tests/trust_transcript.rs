@@ -285,3 +285,28 @@ async fn a_prompt_typed_after_the_backend_died_is_not_part_of_the_answer() {
     );
     nv.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_statusline_on_screen_says_idle_after_the_answer() {
+    let (server, nv, _home) = setup().await;
+    server.push(sse(answer_body(&["Hel", "lo"], 1, 1, 0.0)));
+    nv.exec("ZenNew openrouter model=test/model").await;
+    nv.lua("vim.o.statusline = \"%!v:lua.require'zen'.status()\" vim.o.laststatus = 2")
+        .await;
+    nv.type_prompt("Say hello").await;
+    nv.exec("ZenSubmit").await;
+    nv.wait_done(1, 10).await;
+    // What is drawn, not what status() would say now.
+    let screen = "(function() local s = '' for c = 1, 60 do s = s .. vim.fn.screenstring(vim.o.lines - 1, c) end return s end)()";
+    let drawn = nv
+        .wait_for(&format!("{screen}:find('idle') and {screen}"), 5)
+        .await;
+    assert!(
+        drawn
+            .as_str()
+            .unwrap()
+            .starts_with("zen chat-1 · test/model"),
+        "{drawn}"
+    );
+    nv.quit().await;
+}
