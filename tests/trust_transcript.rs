@@ -310,3 +310,39 @@ async fn the_statusline_on_screen_says_idle_after_the_answer() {
     );
     nv.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_send_picker_shows_no_vim_nil_for_a_session_without_a_model() {
+    let server = FakeServer::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let clis = FakeClis::install(home.path());
+    let mut start = Start::new(home.path(), &server.base_url());
+    start.env = clis.env();
+    start.setup = "tmux = false".into();
+    let nv = Nvim::start(start).await;
+    nv.exec("ZenNew claude name=agent").await;
+    clis.argv("claude", 0).await;
+    nv.exec("ZenNew openrouter model=test/model name=chat")
+        .await;
+    nv.exec("ZenRestart").await; // no last used session: :ZenSend asks
+    nv.lua(
+        r#"
+        _G.rows = nil
+        vim.ui.select = function(items, opts) _G.rows = vim.tbl_map(opts.format_item, items) end
+        "#,
+    )
+    .await;
+    nv.exec("enew").await;
+    nv.exec("ZenSend hello").await;
+    let rows = nv.wait_for("_G.rows", 5).await;
+    let rows: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(rows.contains(&"agent  claude"), "{rows:?}");
+    assert!(rows.contains(&"chat  openrouter  test/model"), "{rows:?}");
+    assert!(!rows.iter().any(|r| r.contains("NIL")), "{rows:?}");
+    nv.quit().await;
+}
