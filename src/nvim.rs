@@ -6,6 +6,7 @@ use rmpv::Value;
 use serde_json::Value as Json;
 
 use crate::rpc::convert::{json_to_value, value_to_json};
+use crate::session::transcript::Rendered;
 
 /// The writer half of our RPC channel (stdout).
 pub type Writer = Compat<tokio::fs::File>;
@@ -18,6 +19,9 @@ pub struct ChatBuffer {
     /// `b:zen_session`, when the buffer belongs to a session.
     pub session: Option<String>,
     pub lines: Vec<String>,
+    /// Where the model's answers are, and their text.
+    #[serde(default)]
+    pub answers: Vec<crate::session::transcript::AnswerSpan>,
 }
 
 /// Typed wrappers around `require('zen.ui')`.
@@ -40,16 +44,21 @@ impl Ui {
             .map_err(|e| anyhow::anyhow!("calling zen.ui.{function}: {e}"))
     }
 
-    /// Creates (but does not show) the chat buffer of a session; returns its number.
+    /// Creates (but does not show) the chat buffer of a session, marking its answers; returns
+    /// its number.
     pub async fn create_chat_buffer(
         &self,
         id: &str,
         name: &str,
-        lines: &[String],
+        chat: &Rendered,
     ) -> anyhow::Result<i64> {
-        let lines = Value::Array(lines.iter().map(|l| Value::from(l.as_str())).collect());
+        let lines = Value::Array(chat.lines.iter().map(|l| Value::from(l.as_str())).collect());
+        let regions = json_to_value(serde_json::to_value(&chat.regions)?);
         let buf = self
-            .call("create_chat_buffer", vec![id.into(), name.into(), lines])
+            .call(
+                "create_chat_buffer",
+                vec![id.into(), name.into(), lines, regions],
+            )
             .await?;
         buf.as_i64()
             .ok_or_else(|| anyhow::anyhow!("zen.ui.create_chat_buffer returned {buf}"))
@@ -71,6 +80,22 @@ impl Ui {
             .await?;
         mark.as_i64()
             .ok_or_else(|| anyhow::anyhow!("the chat buffer {buf} is gone"))
+    }
+
+    /// Ends the answer at `mark`: appends `footer` (notes, new `## User` header) and fixes where
+    /// the model's content is (`lead` rows of reasoning block above it); false when gone.
+    pub async fn end_answer(
+        &self,
+        buf: i64,
+        mark: i64,
+        footer: &str,
+        lead: usize,
+    ) -> anyhow::Result<bool> {
+        let info = json_to_value(serde_json::json!({"footer": footer, "lead": lead}));
+        let ok = self
+            .call("end_answer", vec![buf.into(), mark.into(), info])
+            .await?;
+        Ok(ok.as_bool().unwrap_or(false))
     }
 
     /// Appends text at the answer's mark (one undo step per answer); false when the buffer is gone.

@@ -6,11 +6,16 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 use crate::nvim::Ui;
+use crate::session::registry::Cancel;
+
+/// Why a turn stops when its buffer disappears under the renderer (as `buffer_closed` says it).
+pub const BUFFER_CLOSED: &str = "buffer closed";
 
 /// How long a flush waits for more text before the next one.
 pub const FRAME: Duration = Duration::from_millis(16);
@@ -31,9 +36,9 @@ pub struct Renderer {
 }
 
 impl Renderer {
-    /// Starts rendering into `buf` at extmark `mark`. When the buffer disappears, `on_gone` is
-    /// cancelled so the request stops too.
-    pub fn spawn(ui: Ui, buf: i64, mark: i64, on_gone: CancellationToken) -> Renderer {
+    /// Starts rendering into `buf` at extmark `mark`. When the buffer disappears, the turn is
+    /// cancelled (reason `buffer closed`) so the request stops too.
+    pub fn spawn(ui: Ui, buf: i64, mark: i64, on_gone: Arc<Cancel>) -> Renderer {
         let (tx, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(render_loop(ui, buf, mark, rx, on_gone));
         Renderer { tx: Some(tx), task }
@@ -58,7 +63,7 @@ async fn render_loop(
     buf: i64,
     mark: i64,
     mut rx: mpsc::UnboundedReceiver<String>,
-    on_gone: CancellationToken,
+    on_gone: Arc<Cancel>,
 ) -> RenderStats {
     let mut stats = RenderStats::default();
     while let Some(first) = rx.recv().await {
@@ -75,12 +80,12 @@ async fn render_loop(
             Ok(true) => {}
             Ok(false) => {
                 stats.buffer_gone = true;
-                on_gone.cancel();
+                on_gone.cancel(BUFFER_CLOSED);
             }
             Err(e) => {
                 tracing::warn!("append to buffer {buf} failed: {e:#}");
                 stats.buffer_gone = true;
-                on_gone.cancel();
+                on_gone.cancel(BUFFER_CLOSED);
             }
         }
         tokio::time::sleep_until(started + FRAME).await;

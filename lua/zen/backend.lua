@@ -4,7 +4,7 @@ local config = require("zen.config")
 
 local M = {}
 
-M.PROTOCOL = 2
+M.PROTOCOL = 3
 
 local state = { chan = nil, pid = nil, stderr = {}, leaving = false }
 
@@ -30,6 +30,7 @@ local function on_exit(job, code)
   if state.leaving then
     return
   end
+  pcall(require("zen.ui").close_open_answers) -- the user's next prompt must not join a dead answer
   local last = state.stderr[#state.stderr]
   vim.schedule(function()
     vim.notify(

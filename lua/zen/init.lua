@@ -64,9 +64,7 @@ function M.send(sel)
     vim.ui.select(rows, {
       prompt = "zen: send to",
       kind = "zen_send_target",
-      format_item = function(row)
-        return row.new_chat and row.name or ("%s  %s  %s"):format(row.name, row.kind, row.model or "")
-      end,
+      format_item = require("zen.picker").format_target,
     }, function(row)
       if row then
         local again = vim.tbl_extend("force", sel, { new_chat = row.new_chat == true, name = row.new_chat and nil or row.name })

@@ -24,6 +24,15 @@ function M.format_row(row)
   return ("%s %-20s %-10s %-30s %-9s %-7s %s"):format(glyph, row.name, row.kind, model, cost, ago(row.updated), dir)
 end
 
+--- One row of the `:ZenSend` target picker: name, kind and model (none for agents).
+function M.format_target(row)
+  if row.new_chat then
+    return row.name
+  end
+  local model = type(row.model) == "string" and row.model or ""
+  return (("%s  %s  %s"):format(row.name, row.kind, model):gsub("%s+$", ""))
+end
+
 --- Shows the sessions; `on_action(action, row)` gets "open", "rename" or "kill".
 function M.pick(rows, on_action)
   vim.ui.select(rows, { prompt = "zen sessions", format_item = M.format_row, kind = "zen_sessions" }, function(row)

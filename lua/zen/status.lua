@@ -18,6 +18,9 @@ function M.on_event(name, p)
     end
   end
   sessions[p.session] = s
+  -- Events arrive in scheduled callbacks, after which newer Neovims (0.12) do not redraw statuslines by
+  -- itself: without this the last answer's `streaming` stays on screen.
+  pcall(vim.cmd, "redrawstatus!")
 end
 
 function M.remember(id, info)

@@ -2,7 +2,8 @@
 -- windows and keymaps of chat buffers. Versioned with the backend (rpc::PROTOCOL).
 local M = {}
 
-local ns = vim.api.nvim_create_namespace("zen")
+local answers = require("zen.answers")
+local ns = vim.api.nvim_create_namespace("zen") -- stream marks: where each streaming answer grows
 local levels = { info = vim.log.levels.INFO, warn = vim.log.levels.WARN, error = vim.log.levels.ERROR }
 
 M.events = {} -- last payload per event name, for Neovim 0.7 (no autocmd data)
@@ -42,8 +43,9 @@ local function map_keys(buf)
   vim.keymap.set("i", "<C-s>", "<Esc><Cmd>ZenSubmit<CR>", vim.tbl_extend("force", opts, { desc = "zen: send" }))
 end
 
---- Creates the chat buffer of session `id` (not shown yet); returns its number.
-function M.create_chat_buffer(id, name, lines)
+--- Creates the chat buffer of session `id` (not shown yet) with `lines` and the model's answers
+--- in them (`regions`, see zen.answers.close); returns its number.
+function M.create_chat_buffer(id, name, lines, regions)
   local bufname = "zen://" .. name
   local existing = find_buffer(bufname)
   if existing then
@@ -65,6 +67,10 @@ function M.create_chat_buffer(id, name, lines)
   vim.bo[buf].undolevels = -1 -- the loaded conversation is not an undoable edit
   vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
   vim.bo[buf].undolevels = undolevels
+  for _, r in ipairs(regions or {}) do
+    local id = vim.api.nvim_buf_set_extmark(buf, answers.ns_region, r.header, 0, {})
+    answers.close(buf, id, r)
+  end
   vim.bo[buf].modified = false
   vim.bo[buf].filetype = "markdown"
   vim.b[buf].zen_session = id
@@ -79,21 +85,28 @@ function M.create_chat_buffer(id, name, lines)
   return buf
 end
 
---- The session id and lines of a chat buffer; nil when it is gone or unloaded.
+--- The session id, lines and answers (rows and the model's text, see zen.answers.read) of a chat
+--- buffer; nil when it is gone or unloaded.
 function M.read_chat(buf)
   if not (vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)) then
     return nil
   end
-  return { session = vim.b[buf].zen_session, lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false) }
+  return {
+    session = vim.b[buf].zen_session,
+    lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false),
+    answers = answers.read(buf),
+  }
 end
 
 --- Types `text` as the prompt: under the last `## User` header (after what is typed there), or
---- under a new one.
+--- under a new one. Headers inside an answer are the model's text, not the user's turn.
 function M.append_prompt(buf, text)
   local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
   local user = false
   for i = #lines, 1, -1 do
-    if lines[i] == "## User" then
+    if answers.contains(buf, i - 1) then
+      break
+    elseif lines[i] == "## User" then
       user = true
       break
     elseif lines[i]:match("^## Assistant") or lines[i] == "## System" then
@@ -140,7 +153,8 @@ function M.origin_buffer()
   return nil
 end
 
---- Appends a role header for the answer; returns the extmark the answer streams in at.
+--- Appends a role header for the answer and opens its region; returns the extmark the answer
+--- streams in at (the region has the same id).
 function M.begin_answer(buf, header)
   if not (vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)) then
     return nil
@@ -152,7 +166,36 @@ function M.begin_answer(buf, header)
   local wins = followers(buf, last)
   vim.api.nvim_buf_set_lines(buf, last, -1, false, { "", header, "", "" })
   follow(wins, buf)
-  return vim.api.nvim_buf_set_extmark(buf, ns, last + 3, 0, { right_gravity = true })
+  local mark = vim.api.nvim_buf_set_extmark(buf, ns, last + 3, 0, { right_gravity = true })
+  answers.open(buf, mark, last + 1, last + 3)
+  return mark
+end
+
+--- Ends the answer streamed at `mark`: appends `info.footer` (notes, then the new `## User`
+--- header) in the answer's undo step, and fixes where the model's content is (`info.lead` rows of
+--- reasoning block above it) and where the answer ends (before that header). False when gone.
+function M.end_answer(buf, mark, info)
+  if not (vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)) then
+    return false
+  end
+  local pos = vim.api.nvim_buf_get_extmark_by_id(buf, ns, mark, {})
+  local header = vim.api.nvim_buf_get_extmark_by_id(buf, answers.ns_region, mark, {})[1]
+  if not pos[1] or not header then
+    return false
+  end
+  local wins = followers(buf, vim.api.nvim_buf_line_count(buf))
+  vim.api.nvim_buf_call(buf, function()
+    pcall(vim.cmd, "undojoin")
+  end)
+  local footer = vim.split(info.footer, "\n", { plain = true })
+  vim.api.nvim_buf_set_text(buf, pos[1], pos[2], pos[1], pos[2], footer)
+  vim.api.nvim_buf_del_extmark(buf, ns, mark)
+  -- The footer ends with "## User\n": the header is the row before its last (empty) part.
+  local user_row = pos[1] + #footer - 2
+  answers.close(buf, mark, { header = header, lead = info.lead, content_end = pos, stop = { user_row, 0 } })
+  answers.fold_one(buf, mark)
+  follow(wins, buf)
+  return true
 end
 
 --- Appends streamed text at the answer's mark, as part of the answer's one undo step.
@@ -171,6 +214,11 @@ function M.append(buf, mark, text)
   vim.api.nvim_buf_set_text(buf, pos[1], pos[2], pos[1], pos[2], vim.split(text, "\n", { plain = true }))
   follow(wins, buf)
   return true
+end
+
+--- The backend is gone: answers still streaming end where they stand.
+function M.close_open_answers()
+  answers.close_open(ns)
 end
 
 function M.set_title(buf, title)
@@ -346,7 +394,8 @@ end
 --- Shows `buf` per `layout` (focusing a window that already shows it) and puts the cursor at the end.
 function M.show(buf, layout)
   local win = vim.fn.bufwinid(buf)
-  if win ~= -1 then
+  local shown = win ~= -1
+  if shown then
     vim.api.nvim_set_current_win(win)
   elseif layout == "float" then
     win = open_float(buf)
@@ -361,8 +410,12 @@ function M.show(buf, layout)
   if vim.b[buf].zen_session and not vim.b[buf].zen_agent then
     vim.wo[win].wrap = true
     vim.wo[win].linebreak = true
-    vim.wo[win].foldmethod = "marker" -- the reasoning block folds
-    vim.wo[win].foldlevel = 0
+    if not shown then
+      -- Only zen's reasoning blocks fold: a `{{{` the model writes is text.
+      vim.wo[win].foldmethod = "manual"
+      vim.wo[win].foldlevel = 0
+      answers.fold_all(win)
+    end
     pcall(vim.api.nvim_win_set_cursor, win, { vim.api.nvim_buf_line_count(buf), 0 })
   else
     vim.wo[win].wrap = false

@@ -85,13 +85,13 @@ pub async fn create_chat(
     meta.temperature = temperature;
     app.add_session(meta).await?;
 
-    let mut lines = transcript::render(&transcript::title(&name, &model), &[]);
+    let mut chat = transcript::render(&transcript::title(&name, &model), &[]);
     if let Some(p) = prompt {
-        lines.extend(p.split('\n').map(String::from));
+        chat.lines.extend(p.split('\n').map(String::from));
     }
     let buf = ready
         .ui
-        .create_chat_buffer(&id, &name, &lines)
+        .create_chat_buffer(&id, &name, &chat)
         .await
         .map_err(|e| format!("zen: creating the chat buffer: {e:#}."))?;
     app.registry.with(&id, |e| e.buf = Some(buf));

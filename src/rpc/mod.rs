@@ -23,7 +23,7 @@ use crate::nvim::{Nvim, Writer};
 use convert::{json_to_value, value_to_json};
 
 /// Bumped whenever a request, its arguments or `lua/zen/ui.lua` change incompatibly.
-pub const PROTOCOL: u64 = 2;
+pub const PROTOCOL: u64 = 3;
 
 /// What a handler returns: a JSON result, or one line for the user (`zen: ...`).
 pub type Reply = Result<Json, String>;

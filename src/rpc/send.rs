@@ -99,11 +99,15 @@ pub async fn send(app: &Shared, arg: Json) -> Reply {
     Ok(json!({"id": id, "buf": buf, "name": name}))
 }
 
-/// Every session, for the "send to which session?" picker.
+/// Every session, for the "send to which session?" picker (`model` is "" for an agent or a chat
+/// without one: never null, which Lua would show as `vim.NIL`).
 fn pick_rows(app: &Shared) -> Vec<Json> {
     app.registry
         .list()
         .into_iter()
-        .map(|row| json!({"id": row.meta.id, "name": row.meta.name, "kind": row.meta.kind, "model": row.meta.model}))
+        .map(|row| {
+            let model = row.meta.model.unwrap_or_default();
+            json!({"id": row.meta.id, "name": row.meta.name, "kind": row.meta.kind, "model": model})
+        })
         .collect()
 }

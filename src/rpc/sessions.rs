@@ -107,10 +107,10 @@ pub async fn chat_buffer(app: &Shared, id: &str) -> Result<i64, String> {
         ready.ui.notify(&format!("zen: {w}."), "warn").await;
     }
     let model = meta.model.clone().unwrap_or_default();
-    let lines = transcript::render(&transcript::title(&meta.name, &model), &loaded.messages);
+    let chat = transcript::render(&transcript::title(&meta.name, &model), &loaded.messages);
     let buf = ready
         .ui
-        .create_chat_buffer(id, &meta.name, &lines)
+        .create_chat_buffer(id, &meta.name, &chat)
         .await
         .map_err(|e| format!("zen: reopening {}: {e:#}.", meta.name))?;
     app.registry.with(id, |e| e.buf = Some(buf));

@@ -42,7 +42,7 @@ async fn prepare(
         .await
         .map_err(|e| format!("zen: {e:#}."))?
         .ok_or("zen: the chat buffer is not loaded.")?;
-    let mut messages = transcript::parse(&chat.lines);
+    let mut messages = transcript::parse(&chat.lines, &chat.answers);
     if messages.last().is_none_or(|m| m.role != Role::User) {
         return Err(
             "zen: nothing to send. Type your message under the last '## User' header.".into(),

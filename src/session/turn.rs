@@ -15,7 +15,7 @@ use crate::config::OpenRouter;
 use crate::openrouter::client::ChatRequest;
 use crate::openrouter::stream::StreamEvent;
 use crate::openrouter::ChatError;
-use crate::render::Renderer;
+use crate::render::{Renderer, BUFFER_CLOSED};
 use crate::store::Record;
 
 /// How often a long answer is saved while it streams.
@@ -47,6 +47,8 @@ struct Answer {
     saved_upto: usize,
     /// A partial save failed (full or read-only disk): the user was told once.
     save_failed: bool,
+    /// Lines of zen's reasoning block above the content (where the model's text starts).
+    lead: usize,
 }
 
 impl Answer {
@@ -58,10 +60,12 @@ impl Answer {
                     self.in_reasoning = true;
                     out.push_str(REASONING_OPEN);
                     out.push('\n');
+                    self.lead += 1;
                 }
                 self.reasoning.push_str(&r);
                 if self.in_reasoning {
                     out.push_str(&r); // after the answer began: kept in history, not interleaved
+                    self.lead += lines_in(&r);
                 }
             }
             StreamEvent::Content(c) => {
@@ -85,7 +89,9 @@ impl Answer {
         } else {
             "\n"
         };
-        format!("{newline}{REASONING_CLOSE}\n\n")
+        let close = format!("{newline}{REASONING_CLOSE}\n\n");
+        self.lead += lines_in(&close);
+        close
     }
 
     /// Closing text: notes under the answer, then a fresh `## User` header.
@@ -107,6 +113,10 @@ impl Answer {
     }
 }
 
+fn lines_in(text: &str) -> usize {
+    text.matches('\n').count()
+}
+
 /// Runs the turn to its end; never panics on bad input, always saves what arrived.
 pub async fn run(turn: Turn) {
     let app = turn.app.clone();
@@ -119,7 +129,7 @@ pub async fn run(turn: Turn) {
     )
     .await;
 
-    let renderer = Renderer::spawn(ui.clone(), turn.buf, turn.mark, turn.cancel.token.clone());
+    let renderer = Renderer::spawn(ui.clone(), turn.buf, turn.mark, turn.cancel.clone());
     let mut answer = Answer::default();
     let error = stream_answer(&turn, &mut answer, &renderer).await.err();
     let stop_reason = turn.cancel.reason();
@@ -179,8 +189,18 @@ pub async fn run(turn: Turn) {
     if let Some(e) = &unsaved {
         notes.push(format!("{NOTE_PREFIX} {}", unsaved_text(e)));
     }
-    renderer.push(answer.footer(&notes));
-    let stats = renderer.finish().await;
+    let footer = answer.footer(&notes);
+    let mut stats = renderer.finish().await;
+    // The answer's end is fixed in the buffer only now, so nothing the model wrote is the user's.
+    if !stats.buffer_gone
+        && !matches!(
+            ui.end_answer(turn.buf, turn.mark, &footer, answer.lead)
+                .await,
+            Ok(true)
+        )
+    {
+        stats.buffer_gone = true;
+    }
 
     if let Some(e) = &unsaved {
         ui.notify(&format!("zen: {}", unsaved_text(e)), "error")
@@ -199,7 +219,9 @@ pub async fn run(turn: Turn) {
     );
     if let Some(text) = &error_text {
         ui.notify(text, "error").await;
-    } else if stats.buffer_gone && stop_reason.is_none() {
+    } else if (stats.buffer_gone && stop_reason.is_none())
+        || stop_reason.as_deref() == Some(BUFFER_CLOSED)
+    {
         ui.notify("zen: the chat buffer went away mid-answer; what arrived is saved. :ZenList reopens it.", "warn").await;
     }
     let usage = answer.usage.clone().unwrap_or_default();
@@ -342,5 +364,9 @@ mod tests {
             a.apply(e, &mut out);
         }
         assert_eq!(out, "::: reasoning {{{\nthink\n::: }}}\n\nok");
+        assert_eq!(
+            a.lead, 4,
+            "the content starts 4 rows below the header's blank line"
+        );
     }
 }

@@ -1,0 +1,168 @@
+-- Where the model's answers are in a chat buffer. Each answer is an extmark range (its region,
+-- from the `## Assistant` header to just before the next header) with, under the same id, the
+-- range of the model's content and of zen's reasoning block. The backend parses only the text
+-- outside regions (what the user typed); an answer is sent back as exactly its content text, so
+-- nothing the model writes (a `## User` header, a `> [zen]` note, `{{{`) changes the conversation.
+local M = {}
+
+M.ns_region = vim.api.nvim_create_namespace("zen_answer")
+M.ns_content = vim.api.nvim_create_namespace("zen_content")
+M.ns_reasoning = vim.api.nvim_create_namespace("zen_reasoning")
+
+local function loaded(buf)
+  return vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)
+end
+
+--- Opens the region of a streaming answer whose header is at `row` (0-based): its end follows the
+--- text streamed at the stream mark `id` (same row), and text inserted before the header stays out.
+function M.open(buf, id, row, stream_row)
+  vim.api.nvim_buf_set_extmark(buf, M.ns_region, row, 0, {
+    id = id,
+    right_gravity = true,
+    end_row = stream_row,
+    end_col = 0,
+    end_right_gravity = true,
+  })
+end
+
+--- Fixes answer `id`: region from row `r.header` to `r.stop` ({row, col}: the next header's
+--- row, col 0), content from `r.lead` rows under the header's blank line to `r.content_end`
+--- ({row, col}), the reasoning block above it when `r.lead` > 0. Text typed after the region
+--- stays outside.
+function M.close(buf, id, r)
+  local count = vim.api.nvim_buf_line_count(buf)
+  local function clamp(row)
+    return math.max(0, math.min(row, count))
+  end
+  vim.api.nvim_buf_set_extmark(buf, M.ns_region, clamp(r.header), 0, {
+    id = id,
+    right_gravity = true,
+    end_row = clamp(r.stop[1]),
+    end_col = r.stop[2],
+    end_right_gravity = false,
+  })
+  local row, col = r.header + 2 + r.lead, 0
+  local end_row, end_col = r.content_end[1], r.content_end[2]
+  if row > end_row then -- no content: an empty range where it would have been
+    row, col = end_row, end_col
+  end
+  vim.api.nvim_buf_set_extmark(buf, M.ns_content, clamp(row), col, { id = id, end_row = clamp(end_row), end_col = end_col })
+  if r.lead > 0 then
+    -- The block: `::: reasoning {{{` at header + 2 … `::: }}}` two rows above the content.
+    vim.api.nvim_buf_set_extmark(buf, M.ns_reasoning, clamp(r.header + 2), 0, {
+      id = id,
+      end_row = clamp(r.header + r.lead),
+      end_col = 0,
+    })
+  end
+end
+
+local function region_rows(mark)
+  local d = mark[4] or {}
+  local first, end_row, end_col = mark[2], d.end_row or mark[2], d.end_col or mark[3]
+  if end_row == first and end_col == mark[3] then
+    return nil -- collapsed: the user deleted or undid the answer
+  end
+  local last = (end_col == 0 and end_row > first) and end_row - 1 or end_row
+  return first, last
+end
+
+local function text_of(buf, ns, id)
+  local m = vim.api.nvim_buf_get_extmark_by_id(buf, ns, id, { details = true })
+  if not m[1] or not m[3] or not m[3].end_row then
+    return nil
+  end
+  local ok, lines = pcall(vim.api.nvim_buf_get_text, buf, m[1], m[2], m[3].end_row, m[3].end_col, {})
+  return ok and table.concat(lines, "\n") or nil
+end
+
+--- The answers of `buf`, in buffer order: `{first, last, content}` (rows 0-based, inclusive).
+function M.read(buf)
+  local out = {}
+  for _, mark in ipairs(vim.api.nvim_buf_get_extmarks(buf, M.ns_region, 0, -1, { details = true })) do
+    local first, last = region_rows(mark)
+    if first then
+      table.insert(out, { first = first, last = last, content = text_of(buf, M.ns_content, mark[1]) or "" })
+    end
+  end
+  return out
+end
+
+--- Whether 0-based `row` of `buf` is inside an answer.
+function M.contains(buf, row)
+  for _, mark in ipairs(vim.api.nvim_buf_get_extmarks(buf, M.ns_region, 0, -1, { details = true })) do
+    local first, last = region_rows(mark)
+    if first and row >= first and row <= last then
+      return true
+    end
+  end
+  return false
+end
+
+-- Rows from the header's blank line to the content of an answer that never ended: past zen's
+-- reasoning block when it has one (its first `::: }}}` line).
+local function lead_of(buf, header, upto)
+  local lines = vim.api.nvim_buf_get_lines(buf, header + 2, upto + 1, false)
+  if lines[1] ~= "::: reasoning {{{" then
+    return 0
+  end
+  for i, line in ipairs(lines) do
+    if line == "::: }}}" then
+      return i + 1
+    end
+  end
+  return 0
+end
+
+--- The backend died mid-stream: ends every still-open answer where it stands, so the user's next
+--- prompt is not taken into it. `stream_ns` holds the stream marks (same ids as the regions).
+function M.close_open(stream_ns)
+  for _, buf in ipairs(vim.api.nvim_list_bufs()) do
+    if loaded(buf) and vim.b[buf].zen_session then
+      for _, s in ipairs(vim.api.nvim_buf_get_extmarks(buf, stream_ns, 0, -1, {})) do
+        local header = vim.api.nvim_buf_get_extmark_by_id(buf, M.ns_region, s[1], {})[1]
+        if header then
+          local tail = { s[2], s[3] }
+          M.close(buf, s[1], { header = header, lead = lead_of(buf, header, s[2]), content_end = tail, stop = tail })
+        end
+        vim.api.nvim_buf_del_extmark(buf, stream_ns, s[1])
+      end
+    end
+  end
+end
+
+local function fold(win, first, last)
+  pcall(vim.api.nvim_win_call, win, function()
+    vim.cmd(("%d,%dfold"):format(first + 1, last + 1))
+  end)
+end
+
+--- Folds answer `id`'s reasoning block in every window showing `buf` (zen's windows fold by hand:
+--- a `{{{` written by the model folds nothing).
+function M.fold_one(buf, id)
+  local m = vim.api.nvim_buf_get_extmark_by_id(buf, M.ns_reasoning, id, { details = true })
+  if not m[1] or not m[3] or not m[3].end_row or m[3].end_row <= m[1] then
+    return
+  end
+  for _, win in ipairs(vim.api.nvim_list_wins()) do
+    if vim.api.nvim_win_get_buf(win) == buf and vim.wo[win].foldmethod == "manual" then
+      fold(win, m[1], m[3].end_row)
+    end
+  end
+end
+
+--- Makes `win`'s folds exactly the reasoning blocks of the buffer it shows.
+function M.fold_all(win)
+  local buf = vim.api.nvim_win_get_buf(win)
+  pcall(vim.api.nvim_win_call, win, function()
+    vim.cmd("normal! zE")
+  end)
+  for _, m in ipairs(vim.api.nvim_buf_get_extmarks(buf, M.ns_reasoning, 0, -1, { details = true })) do
+    local d = m[4] or {}
+    if d.end_row and d.end_row > m[2] then
+      fold(win, m[2], d.end_row)
+    end
+  end
+end
+
+return M
