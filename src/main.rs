@@ -54,6 +54,9 @@ async fn main() {
         tracing::error!("backend stopped: {err:#}");
         std::process::exit(1);
     }
+    // Everything is saved; do not wait for the blocking stdin reader (after a signal, Neovim may
+    // still hold the pipe open, and it waits for us before quitting).
+    std::process::exit(0);
 }
 
 fn init_logging(cli: &Cli) {

@@ -163,7 +163,7 @@ pub fn picker_prompt(c: &Catalogue) -> String {
             crate::spend::day_of(c.fetched_at.unwrap_or(0)),
         ),
         Source::Builtin => {
-            format!("zen model (BUILT-IN list of {n}: catalogue unavailable: {problem})",)
+            format!("zen model (BUILT-IN list of {n}: catalogue unavailable: {problem})")
         }
     }
 }

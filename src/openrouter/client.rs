@@ -150,10 +150,9 @@ impl Client {
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok());
-            let body = tokio::time::timeout(self.stall, response.text()).await;
-            let message = match body {
-                Ok(Ok(text)) => super::error::body_message(&text),
-                _ => String::new(),
+            let message = match self.error_body(response).await {
+                Some(text) => super::error::body_message(&text),
+                None => String::new(),
             };
             return Err(ChatError::Http {
                 status,
@@ -170,12 +169,8 @@ impl Client {
             .to_string();
         if !content_type.starts_with("text/event-stream") {
             // A 200 can still carry OpenRouter's JSON error body: show its message.
-            let body = tokio::time::timeout(self.stall, response.text()).await;
-            if let Some((code, message)) = body
-                .ok()
-                .and_then(Result::ok)
-                .and_then(|text| super::error::body_error(&text))
-            {
+            let body = self.error_body(response).await;
+            if let Some((code, message)) = body.and_then(|text| super::error::body_error(&text)) {
                 return Err(ChatError::Http {
                     status: code.unwrap_or(status),
                     message,
@@ -217,6 +212,23 @@ impl Client {
 }
 
 impl Client {
+    /// The start (64 KB at most) of an error answer's body, within the stall time; `None` if
+    /// nothing could be read. A hostile server may send an endless body.
+    async fn error_body(&self, mut response: reqwest::Response) -> Option<String> {
+        const LIMIT: usize = 64 * 1024;
+        let mut body = Vec::new();
+        let read = async {
+            while let Ok(Some(chunk)) = response.chunk().await {
+                body.extend_from_slice(&chunk);
+                if body.len() >= LIMIT {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(self.stall, read).await;
+        (!body.is_empty()).then(|| String::from_utf8_lossy(&body).into_owned())
+    }
+
     /// `GET {url}` (catalogue, key info): the body, or a short reason it could not be had (the
     /// key and any `Bearer` token taken out).
     pub async fn get(
