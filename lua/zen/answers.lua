@@ -46,7 +46,13 @@ function M.close(buf, id, r)
   if row > end_row then -- no content: an empty range where it would have been
     row, col = end_row, end_col
   end
-  vim.api.nvim_buf_set_extmark(buf, M.ns_content, clamp(row), col, { id = id, end_row = clamp(end_row), end_col = end_col })
+  -- Left gravity at the start: a line the user opens above the first one is part of the answer.
+  vim.api.nvim_buf_set_extmark(buf, M.ns_content, clamp(row), col, {
+    id = id,
+    right_gravity = false,
+    end_row = clamp(end_row),
+    end_col = end_col,
+  })
   if r.lead > 0 then
     -- The block: `::: reasoning {{{` at header + 2 … `::: }}}` two rows above the content.
     vim.api.nvim_buf_set_extmark(buf, M.ns_reasoning, clamp(r.header + 2), 0, {
@@ -88,15 +94,23 @@ function M.read(buf)
   return out
 end
 
---- Whether 0-based `row` of `buf` is inside an answer.
-function M.contains(buf, row)
+--- A function telling whether a 0-based row of `buf` is inside an answer (as the buffer is now).
+function M.rows(buf)
+  local spans = {}
   for _, mark in ipairs(vim.api.nvim_buf_get_extmarks(buf, M.ns_region, 0, -1, { details = true })) do
     local first, last = region_rows(mark)
-    if first and row >= first and row <= last then
-      return true
+    if first then
+      table.insert(spans, { first, last })
     end
   end
-  return false
+  return function(row)
+    for _, span in ipairs(spans) do
+      if row >= span[1] and row <= span[2] then
+        return true
+      end
+    end
+    return false
+  end
 end
 
 -- Rows from the header's blank line to the content of an answer that never ended: past zen's
