@@ -346,3 +346,43 @@ async fn the_send_picker_shows_no_vim_nil_for_a_session_without_a_model() {
     assert!(!rows.iter().any(|r| r.contains("NIL")), "{rows:?}");
     nv.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reasoning_block_folds_as_soon_as_it_closes_and_only_once() {
+    let (server, nv, _home) = setup().await;
+    let mut parts = vec![Part {
+        delay_ms: 0,
+        bytes: format!(
+            "{}{}",
+            reasoning_chunk("deep thought\nmore"),
+            content_chunk("answer {{{ ")
+        )
+        .into_bytes(),
+    }];
+    parts.extend((0..60).map(|i| Part {
+        delay_ms: 25,
+        bytes: content_chunk(&format!("w{i} ")).into_bytes(),
+    }));
+    parts.push(Part {
+        delay_ms: 0,
+        bytes: ending(1, 1, 0.0).into_bytes(),
+    });
+    server.push(Reply::Sse { parts, hang: false });
+    nv.exec("ZenNew openrouter model=test/model").await;
+    nv.type_prompt("hi").await;
+    nv.exec("ZenSubmit").await;
+    nv.wait_for("vim.fn.search('w3 ', 'n') > 0", 10).await;
+    assert!(nv.lua("return #_G.zen_done").await == 0, "still streaming");
+    assert!(
+        folded(&nv, "^deep thought").await > 0,
+        "folded while streaming"
+    );
+    assert_eq!(folded(&nv, "^answer {{{").await, -1);
+    nv.wait_done(1, 10).await;
+    let level = nv
+        .lua("return vim.fn.foldlevel(vim.fn.search('^deep thought', 'nw'))")
+        .await;
+    assert_eq!(level, 1, "one fold, not one per event");
+    assert_eq!(folded(&nv, "^## User").await, -1);
+    nv.quit().await;
+}

@@ -53,13 +53,15 @@ function M.close(buf, id, r)
     end_row = clamp(end_row),
     end_col = end_col,
   })
-  if r.lead > 0 then
-    -- The block: `::: reasoning {{{` at header + 2 … `::: }}}` two rows above the content.
-    vim.api.nvim_buf_set_extmark(buf, M.ns_reasoning, clamp(r.header + 2), 0, {
-      id = id,
-      end_row = clamp(r.header + r.lead),
-      end_col = 0,
-    })
+  M.mark_reasoning(buf, id, r.header, r.lead)
+end
+
+--- Marks answer `id`'s reasoning block, `lead` rows (with the blank line after it) under the
+--- header's blank line: `::: reasoning {{{` at `header` + 2 … `::: }}}` at `header` + `lead`.
+function M.mark_reasoning(buf, id, header, lead)
+  if lead > 0 then
+    local last = math.min(header + lead, vim.api.nvim_buf_line_count(buf) - 1)
+    vim.api.nvim_buf_set_extmark(buf, M.ns_reasoning, header + 2, 0, { id = id, end_row = last, end_col = 0 })
   end
 end
 

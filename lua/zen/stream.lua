@@ -66,14 +66,18 @@ function M.end_answer(buf, mark, info)
   vim.api.nvim_buf_del_extmark(buf, ns, mark)
   -- The footer ends with "## User\n": the header is the row before its last (empty) part.
   local user_row = pos[1] + #footer - 2
+  local folded = vim.api.nvim_buf_get_extmark_by_id(buf, answers.ns_reasoning, mark, {})[1] ~= nil
   answers.close(buf, mark, { header = header, lead = info.lead, content_end = pos, stop = { user_row, 0 } })
-  answers.fold_one(buf, mark)
+  if not folded then -- the stream ended inside the reasoning block
+    answers.fold_one(buf, mark)
+  end
   follow(wins, buf)
   return true
 end
 
---- Appends streamed text at the answer's mark, as part of the answer's one undo step.
-function M.append(buf, mark, text)
+--- Appends streamed text at the answer's mark, as part of the answer's one undo step. `lead` is
+--- given once, with the text that closes zen's reasoning block (its line count): it folds.
+function M.append(buf, mark, text, lead)
   if not (vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)) then
     return false
   end
@@ -86,6 +90,11 @@ function M.append(buf, mark, text)
     pcall(vim.cmd, "undojoin") -- E790 right after an undo: then this edit starts its own step
   end)
   vim.api.nvim_buf_set_text(buf, pos[1], pos[2], pos[1], pos[2], vim.split(text, "\n", { plain = true }))
+  local header = vim.api.nvim_buf_get_extmark_by_id(buf, answers.ns_region, mark, {})[1]
+  if type(lead) == "number" and header then
+    answers.mark_reasoning(buf, mark, header, lead)
+    answers.fold_one(buf, mark)
+  end
   follow(wins, buf)
   return true
 end
