@@ -62,6 +62,11 @@ async fn model_text_with_a_user_header_is_not_a_user_turn() {
         ]),
     );
     assert!(!history(&home).contains(SECRET));
+    let shown = format!("{}{:?}", nv.text(0).await, nv.notes().await);
+    assert!(
+        !shown.contains(SECRET) && !shown.contains(TEST_KEY),
+        "{shown}"
+    );
     nv.quit().await;
 }
 
