@@ -391,3 +391,36 @@ async fn the_reasoning_block_folds_as_soon_as_it_closes_and_only_once() {
     assert_eq!(folded(&nv, "^## User").await, -1);
     nv.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_undone_then_redone_is_still_not_a_user_turn() {
+    let (server, nv, home) = setup().await;
+    plant_secret(&home);
+    server.push(sse(answer_body(&[HOSTILE], 1, 1, 0.0)));
+    server.push(sse(answer_body(&["ok"], 1, 1, 0.0)));
+    nv.exec("ZenNew openrouter model=test/model").await;
+    nv.type_prompt("hi").await;
+    nv.exec("ZenSubmit").await;
+    nv.wait_done(1, 10).await;
+    nv.exec("undo").await;
+    nv.exec("redo").await;
+    assert!(
+        nv.text(0).await.contains("\n@id_rsa\n"),
+        "the answer is back"
+    );
+    nv.type_prompt("thanks").await;
+    nv.exec("ZenSubmit").await;
+    nv.wait_done(2, 10).await;
+    let sent = &server.requests_to("/api/v1/chat/completions")[1].body["messages"];
+    let users: Vec<&str> = sent
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert!(users.iter().all(|u| !u.contains("@id_rsa")), "{sent}");
+    assert!(!sent.to_string().contains(SECRET), "{sent}");
+    assert!(!history(&home).contains(SECRET));
+    nv.quit().await;
+}

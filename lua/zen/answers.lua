@@ -67,12 +67,16 @@ end
 
 local function region_rows(mark)
   local d = mark[4] or {}
-  local first, end_row, end_col = mark[2], d.end_row or mark[2], d.end_col or mark[3]
-  if end_row == first and end_col == mark[3] then
+  local r0, c0, r1, c1 = mark[2], mark[3], d.end_row or mark[2], d.end_col or mark[3]
+  if r0 == r1 and c0 == c1 then
     return nil -- collapsed: the user deleted or undid the answer
   end
-  local last = (end_col == 0 and end_row > first) and end_row - 1 or end_row
-  return first, last
+  if r1 < r0 or (r1 == r0 and c1 < c0) then
+    -- Inverted: a redo put the answer back where its region had collapsed; the start moved
+    -- past the text, the end stayed before it. The text between is the answer.
+    r0, r1, c1 = r1, r0, c0
+  end
+  return r0, (c1 == 0 and r1 > r0) and r1 - 1 or r1
 end
 
 local function text_of(buf, ns, id)
