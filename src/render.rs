@@ -4,9 +4,8 @@
 //! gathered in one RPC call, then rests for the rest of a frame (16 ms) while more gathers: at
 //! most one flush per frame and one in flight, never one call per token, and the editor stays free.
 
-use std::time::Duration;
-
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
