@@ -98,10 +98,18 @@ impl Ui {
         Ok(ok.as_bool().unwrap_or(false))
     }
 
-    /// Appends text at the answer's mark (one undo step per answer); false when the buffer is gone.
-    pub async fn append(&self, buf: i64, mark: i64, text: &str) -> anyhow::Result<bool> {
+    /// Appends text at the answer's mark (one undo step per answer); `lead`: this text closed
+    /// zen's reasoning block, that many lines long (it folds). False when the buffer is gone.
+    pub async fn append(
+        &self,
+        buf: i64,
+        mark: i64,
+        text: &str,
+        lead: Option<usize>,
+    ) -> anyhow::Result<bool> {
+        let lead = lead.map_or(Value::Nil, |n| Value::from(n as u64));
         let ok = self
-            .call("append", vec![buf.into(), mark.into(), text.into()])
+            .call("append", vec![buf.into(), mark.into(), text.into(), lead])
             .await?;
         Ok(ok.as_bool().unwrap_or(false))
     }

@@ -4,9 +4,8 @@
 //! gathered in one RPC call, then rests for the rest of a frame (16 ms) while more gathers: at
 //! most one flush per frame and one in flight, never one call per token, and the editor stays free.
 
-use std::time::Duration;
-
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -29,9 +28,16 @@ pub struct RenderStats {
     pub buffer_gone: bool,
 }
 
+/// What the stream task hands over.
+enum Piece {
+    Text(String),
+    /// zen's reasoning block was closed by the text before: its line count, for the fold.
+    ReasoningClosed(usize),
+}
+
 /// The sending side: text goes in, the task writes it out.
 pub struct Renderer {
-    tx: Option<mpsc::UnboundedSender<String>>,
+    tx: Option<mpsc::UnboundedSender<Piece>>,
     task: JoinHandle<RenderStats>,
 }
 
@@ -47,7 +53,15 @@ impl Renderer {
     /// Queues text; returns at once.
     pub fn push(&self, text: impl Into<String>) {
         if let Some(tx) = &self.tx {
-            let _ = tx.send(text.into());
+            let _ = tx.send(Piece::Text(text.into()));
+        }
+    }
+
+    /// Notes that the text pushed so far closed zen's reasoning block, `lead` lines long (with the
+    /// blank line after it): it is folded with the flush that writes it.
+    pub fn reasoning_closed(&self, lead: usize) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Piece::ReasoningClosed(lead));
         }
     }
 
@@ -62,7 +76,7 @@ async fn render_loop(
     ui: Ui,
     buf: i64,
     mark: i64,
-    mut rx: mpsc::UnboundedReceiver<String>,
+    mut rx: mpsc::UnboundedReceiver<Piece>,
     on_gone: Arc<Cancel>,
 ) -> RenderStats {
     let mut stats = RenderStats::default();
@@ -71,12 +85,17 @@ async fn render_loop(
             continue; // drain: nothing to write into any more
         }
         let started = tokio::time::Instant::now();
-        let mut text = first;
-        while let Ok(more) = rx.try_recv() {
-            text.push_str(&more);
+        let (mut text, mut lead) = (String::new(), None);
+        let mut next = Some(first);
+        while let Some(piece) = next {
+            match piece {
+                Piece::Text(t) => text.push_str(&t),
+                Piece::ReasoningClosed(n) => lead = Some(n),
+            }
+            next = rx.try_recv().ok();
         }
         stats.flushes += 1;
-        match ui.append(buf, mark, &text).await {
+        match ui.append(buf, mark, &text, lead).await {
             Ok(true) => {}
             Ok(false) => {
                 stats.buffer_gone = true;

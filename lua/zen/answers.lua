@@ -46,25 +46,37 @@ function M.close(buf, id, r)
   if row > end_row then -- no content: an empty range where it would have been
     row, col = end_row, end_col
   end
-  vim.api.nvim_buf_set_extmark(buf, M.ns_content, clamp(row), col, { id = id, end_row = clamp(end_row), end_col = end_col })
-  if r.lead > 0 then
-    -- The block: `::: reasoning {{{` at header + 2 … `::: }}}` two rows above the content.
-    vim.api.nvim_buf_set_extmark(buf, M.ns_reasoning, clamp(r.header + 2), 0, {
-      id = id,
-      end_row = clamp(r.header + r.lead),
-      end_col = 0,
-    })
+  -- Left gravity at the start: a line the user opens above the first one is part of the answer.
+  vim.api.nvim_buf_set_extmark(buf, M.ns_content, clamp(row), col, {
+    id = id,
+    right_gravity = false,
+    end_row = clamp(end_row),
+    end_col = end_col,
+  })
+  M.mark_reasoning(buf, id, r.header, r.lead)
+end
+
+--- Marks answer `id`'s reasoning block, `lead` rows (with the blank line after it) under the
+--- header's blank line: `::: reasoning {{{` at `header` + 2 … `::: }}}` at `header` + `lead`.
+function M.mark_reasoning(buf, id, header, lead)
+  if lead > 0 then
+    local last = math.min(header + lead, vim.api.nvim_buf_line_count(buf) - 1)
+    vim.api.nvim_buf_set_extmark(buf, M.ns_reasoning, header + 2, 0, { id = id, end_row = last, end_col = 0 })
   end
 end
 
 local function region_rows(mark)
   local d = mark[4] or {}
-  local first, end_row, end_col = mark[2], d.end_row or mark[2], d.end_col or mark[3]
-  if end_row == first and end_col == mark[3] then
+  local r0, c0, r1, c1 = mark[2], mark[3], d.end_row or mark[2], d.end_col or mark[3]
+  if r0 == r1 and c0 == c1 then
     return nil -- collapsed: the user deleted or undid the answer
   end
-  local last = (end_col == 0 and end_row > first) and end_row - 1 or end_row
-  return first, last
+  if r1 < r0 or (r1 == r0 and c1 < c0) then
+    -- Inverted: a redo put the answer back where its region had collapsed; the start moved
+    -- past the text, the end stayed before it. The text between is the answer.
+    r0, r1, c1 = r1, r0, c0
+  end
+  return r0, (c1 == 0 and r1 > r0) and r1 - 1 or r1
 end
 
 local function text_of(buf, ns, id)
@@ -88,15 +100,23 @@ function M.read(buf)
   return out
 end
 
---- Whether 0-based `row` of `buf` is inside an answer.
-function M.contains(buf, row)
+--- A function telling whether a 0-based row of `buf` is inside an answer (as the buffer is now).
+function M.rows(buf)
+  local spans = {}
   for _, mark in ipairs(vim.api.nvim_buf_get_extmarks(buf, M.ns_region, 0, -1, { details = true })) do
     local first, last = region_rows(mark)
-    if first and row >= first and row <= last then
-      return true
+    if first then
+      table.insert(spans, { first, last })
     end
   end
-  return false
+  return function(row)
+    for _, span in ipairs(spans) do
+      if row >= span[1] and row <= span[2] then
+        return true
+      end
+    end
+    return false
+  end
 end
 
 -- Rows from the header's blank line to the content of an answer that never ended: past zen's

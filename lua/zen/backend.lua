@@ -140,6 +140,7 @@ function M.stop()
     local chan = state.chan
     state.chan, state.pid = nil, nil
     pcall(vim.fn.jobstop, chan)
+    pcall(require("zen.ui").close_open_answers) -- its answers end here
   end
 end
 

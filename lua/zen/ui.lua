@@ -3,7 +3,7 @@
 local M = {}
 
 local answers = require("zen.answers")
-local ns = vim.api.nvim_create_namespace("zen") -- stream marks: where each streaming answer grows
+local stream = require("zen.stream")
 local levels = { info = vim.log.levels.INFO, warn = vim.log.levels.WARN, error = vim.log.levels.ERROR }
 
 M.events = {} -- last payload per event name, for Neovim 0.7 (no autocmd data)
@@ -13,26 +13,6 @@ local function find_buffer(name)
   for _, b in ipairs(vim.api.nvim_list_bufs()) do
     if vim.api.nvim_buf_get_name(b) == name then
       return b
-    end
-  end
-end
-
--- Windows showing `buf` whose cursor is at or below `row` (1-based): they follow the tail.
-local function followers(buf, row)
-  local wins = {}
-  for _, win in ipairs(vim.api.nvim_list_wins()) do
-    if vim.api.nvim_win_get_buf(win) == buf and vim.api.nvim_win_get_cursor(win)[1] >= row then
-      table.insert(wins, win)
-    end
-  end
-  return wins
-end
-
-local function follow(wins, buf)
-  local last = vim.api.nvim_buf_line_count(buf)
-  for _, win in ipairs(wins) do
-    if vim.api.nvim_win_is_valid(win) then
-      pcall(vim.api.nvim_win_set_cursor, win, { last, 0 })
     end
   end
 end
@@ -102,9 +82,10 @@ end
 --- under a new one. Headers inside an answer are the model's text, not the user's turn.
 function M.append_prompt(buf, text)
   local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+  local in_answer = answers.rows(buf)
   local user = false
   for i = #lines, 1, -1 do
-    if answers.contains(buf, i - 1) then
+    if in_answer(i - 1) then
       break
     elseif lines[i] == "## User" then
       user = true
@@ -153,73 +134,11 @@ function M.origin_buffer()
   return nil
 end
 
---- Appends a role header for the answer and opens its region; returns the extmark the answer
---- streams in at (the region has the same id).
-function M.begin_answer(buf, header)
-  if not (vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)) then
-    return nil
-  end
-  local last = vim.api.nvim_buf_line_count(buf)
-  while last > 0 and vim.api.nvim_buf_get_lines(buf, last - 1, last, false)[1]:match("^%s*$") do
-    last = last - 1
-  end
-  local wins = followers(buf, last)
-  vim.api.nvim_buf_set_lines(buf, last, -1, false, { "", header, "", "" })
-  follow(wins, buf)
-  local mark = vim.api.nvim_buf_set_extmark(buf, ns, last + 3, 0, { right_gravity = true })
-  answers.open(buf, mark, last + 1, last + 3)
-  return mark
-end
-
---- Ends the answer streamed at `mark`: appends `info.footer` (notes, then the new `## User`
---- header) in the answer's undo step, and fixes where the model's content is (`info.lead` rows of
---- reasoning block above it) and where the answer ends (before that header). False when gone.
-function M.end_answer(buf, mark, info)
-  if not (vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)) then
-    return false
-  end
-  local pos = vim.api.nvim_buf_get_extmark_by_id(buf, ns, mark, {})
-  local header = vim.api.nvim_buf_get_extmark_by_id(buf, answers.ns_region, mark, {})[1]
-  if not pos[1] or not header then
-    return false
-  end
-  local wins = followers(buf, vim.api.nvim_buf_line_count(buf))
-  vim.api.nvim_buf_call(buf, function()
-    pcall(vim.cmd, "undojoin")
-  end)
-  local footer = vim.split(info.footer, "\n", { plain = true })
-  vim.api.nvim_buf_set_text(buf, pos[1], pos[2], pos[1], pos[2], footer)
-  vim.api.nvim_buf_del_extmark(buf, ns, mark)
-  -- The footer ends with "## User\n": the header is the row before its last (empty) part.
-  local user_row = pos[1] + #footer - 2
-  answers.close(buf, mark, { header = header, lead = info.lead, content_end = pos, stop = { user_row, 0 } })
-  answers.fold_one(buf, mark)
-  follow(wins, buf)
-  return true
-end
-
---- Appends streamed text at the answer's mark, as part of the answer's one undo step.
-function M.append(buf, mark, text)
-  if not (vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)) then
-    return false
-  end
-  local pos = vim.api.nvim_buf_get_extmark_by_id(buf, ns, mark, {})
-  if not pos[1] then
-    return false
-  end
-  local wins = followers(buf, vim.api.nvim_buf_line_count(buf))
-  vim.api.nvim_buf_call(buf, function()
-    pcall(vim.cmd, "undojoin") -- E790 right after an undo: then this edit starts its own step
-  end)
-  vim.api.nvim_buf_set_text(buf, pos[1], pos[2], pos[1], pos[2], vim.split(text, "\n", { plain = true }))
-  follow(wins, buf)
-  return true
-end
-
---- The backend is gone: answers still streaming end where they stand.
-function M.close_open_answers()
-  answers.close_open(ns)
-end
+-- Streaming an answer (zen.stream): begin_answer, append, end_answer, close_open_answers.
+M.begin_answer = stream.begin_answer
+M.append = stream.append
+M.end_answer = stream.end_answer
+M.close_open_answers = stream.close_open_answers
 
 function M.set_title(buf, title)
   if vim.api.nvim_buf_is_loaded(buf) then

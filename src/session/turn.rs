@@ -49,6 +49,8 @@ struct Answer {
     save_failed: bool,
     /// Lines of zen's reasoning block above the content (where the model's text starts).
     lead: usize,
+    /// The reasoning block was opened and closed (it can fold).
+    block_closed: bool,
 }
 
 impl Answer {
@@ -91,6 +93,7 @@ impl Answer {
         };
         let close = format!("{newline}{REASONING_CLOSE}\n\n");
         self.lead += lines_in(&close);
+        self.block_closed = true;
         close
     }
 
@@ -271,11 +274,15 @@ async fn stream_answer(
         let Some(item) = item else { return Ok(()) };
         // One push per network read, however many tokens it carried.
         let mut text = String::new();
+        let closed_before = answer.block_closed;
         for event in item? {
             answer.apply(event, &mut text);
         }
         if !text.is_empty() {
             renderer.push(text);
+        }
+        if answer.block_closed && !closed_before {
+            renderer.reasoning_closed(answer.lead); // it folds now, not when the answer ends
         }
         if answer.done {
             return Ok(());
