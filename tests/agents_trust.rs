@@ -191,6 +191,37 @@ async fn a_codex_agent_whose_conversation_is_unknown_opens_the_picker_not_the_ne
     nv.quit().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_codex_in_a_plain_terminal_resumes_its_own_conversation_not_the_newest() {
+    let a = Agents::new().await;
+    let nv = a.nvim("tmux = false").await;
+    nv.exec("ZenNew codex name=plain").await;
+    a.clis.argv("codex", 0).await;
+    nv.exec("ZenNew openrouter name=chat").await;
+    nv.exec("ZenSend session=plain hello").await; // codex makes its conversation
+    let mut id = None;
+    for _ in 0..100 {
+        id = a.cli_session("plain");
+        if id.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let id = id.expect("the conversation id was learned from the terminal's process");
+    nv.exec("ZenSend session=plain /exit").await;
+    nv.wait_for(
+        "not require('zen.ui').job_running(vim.fn.bufnr('zen://plain'))",
+        5,
+    )
+    .await;
+    nv.lua("require('zen').open('plain')").await;
+    assert_eq!(
+        a.clis.argv("codex", 1).await,
+        ["resume", "--no-daemon", id.as_str()]
+    );
+    nv.quit().await;
+}
+
 const SLOW_PASTE: (&str, &str) = ("ZEN_FAKE_PASTE_DELAY_MS", "400");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -104,7 +104,9 @@ function M.open(name)
     local live = ui.live_terminal(r.id)
     if live then
       ui.show(live, config.get().layout)
-      backend.notify("agent_started", { id = r.id, buf = live }) -- the backend may have restarted
+      -- The backend may have restarted: tell it again (the pid lets it watch a plain codex).
+      local ok, pid = pcall(vim.fn.jobpid, vim.b[live].terminal_job_id)
+      backend.notify("agent_started", { id = r.id, buf = live, pid = ok and pid or nil, tmux = r.tmux })
       r.buf = live
     else
       r.buf = ui.open_terminal(r, config.get().layout)
