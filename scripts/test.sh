@@ -11,6 +11,9 @@ else
 fi
 
 cargo build --release --locked
+# The real claude, gemini and codex CLIs for tests/agents_real.rs (cached under target/).
+ZEN_AGENT_CLIS="$(bash scripts/agent-clis.sh)"
+export ZEN_AGENT_CLIS
 cargo test --release --locked --bins
 for nvim in "${nvims[@]}"; do
   version=$("$nvim" --version | head -n1)

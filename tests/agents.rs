@@ -72,6 +72,7 @@ async fn claude_in_tmux_survives_neovim_and_is_revived_with_its_session_id() {
                 id.as_str(),
                 "--model",
                 "opus",
+                "--",
                 "hello there"
             ]
         );
@@ -144,9 +145,14 @@ async fn zen_send_pastes_100_kb_whole_into_codex_and_gemini_gets_its_prompt_flag
     let a = Agents::new().await;
     let nv = a.nvim("").await;
     nv.exec("ZenNew gemini prompt=hi").await;
-    assert_eq!(a.clis.argv("gemini", 0).await, ["-i", "hi"]);
+    let gemini = a.clis.argv("gemini", 0).await;
+    assert_eq!(gemini[0], "--session-id");
+    assert_eq!(gemini[2..], ["--prompt-interactive=hi"]);
     nv.exec("ZenNew codex prompt=fix the bug").await;
-    assert_eq!(a.clis.argv("codex", 0).await, ["fix the bug"]);
+    assert_eq!(
+        a.clis.argv("codex", 0).await,
+        ["--no-daemon", "--", "fix the bug"]
+    );
     a.clis.input("codex", 0, 0).await;
     let line = "naïve café ✓ — 日本語 line of text\n";
     let big = line.repeat(100 * 1024 / line.len() + 1);

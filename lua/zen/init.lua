@@ -106,14 +106,17 @@ function M.open(name)
     local live = ui.live_terminal(r.id)
     if live then
       ui.show(live, config.get().layout)
-      backend.notify("agent_started", { id = r.id, buf = live }) -- the backend may have restarted
+      -- The backend may have restarted: tell it again (the pid lets it watch a plain codex).
+      local ok, pid = pcall(vim.fn.jobpid, vim.b[live].terminal_job_id)
+      backend.notify("agent_started", { id = r.id, buf = live, pid = ok and pid or nil, tmux = r.tmux })
       r.buf = live
     else
       r.buf = ui.open_terminal(r, config.get().layout)
       r.revived = r.revived or not r.tmux
     end
     if r.revived then
-      vim.notify(("zen: revived %s."):format(r.name), vim.log.levels.INFO)
+      local note = (type(r.note) == "string" and r.note ~= "") and ("; " .. r.note) or ""
+      vim.notify(("zen: revived %s%s."):format(r.name, note), vim.log.levels.INFO)
     end
     return r
   end
@@ -129,11 +132,23 @@ local function wipe(buf)
   end
 end
 
+--- How a kill prompt names a session: its name and kind (ids mean nothing to a reader).
+local function describe(target, fallback)
+  local key = target.name or target.session
+  local ok, rows = pcall(backend.request, "list")
+  for _, row in ipairs(ok and rows or {}) do
+    if key and (row.id == key or row.name == key) then
+      return ("%s (%s)"):format(row.name, row.kind)
+    end
+  end
+  return fallback
+end
+
 --- `:ZenKill[!] [name]`: ends a session and deletes its history (asks first without `!`).
 function M.kill(name, force)
   local target = (name and name ~= "") and { name = name } or current_target()
   if not force then
-    local label = name or vim.b.zen_session or "this session"
+    local label = describe(target, (name and name ~= "") and name or "this session")
     if vim.fn.confirm(("Delete zen session %s and its history?"):format(label), "&Yes\n&No", 2) ~= 1 then
       return
     end

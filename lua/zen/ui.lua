@@ -279,7 +279,9 @@ function M.open_terminal(r, layout)
   vim.b[buf].zen_session = r.id
   vim.b[buf].zen_agent = true
   pcall(vim.api.nvim_buf_set_name, buf, "zen://" .. r.name)
-  backend.notify("agent_started", { id = r.id, buf = buf })
+  -- The pid lets the backend learn which conversation a codex in a plain terminal is in.
+  local ok, pid = pcall(vim.fn.jobpid, job)
+  backend.notify("agent_started", { id = r.id, buf = buf, pid = ok and pid or nil, tmux = r.tmux })
   return buf
 end
 
@@ -301,13 +303,36 @@ function M.job_running(buf)
   return ok and job and vim.fn.jobwait({ job }, 0)[1] == -1 or false
 end
 
---- Pastes `text` into an agent's terminal whole (bracketed paste), then Enter if asked.
+--- Pastes `text` into an agent's terminal whole (bracketed paste), then Enter if asked, once
+--- the program has taken the paste.
 function M.paste_to_terminal(buf, text, enter)
   local job = vim.b[buf].terminal_job_id
-  vim.fn.chansend(job, "\27[200~" .. text .. "\27[201~")
-  if enter then
-    vim.fn.chansend(job, "\r")
+  local function screen()
+    return table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n")
   end
+  local before = screen()
+  vim.fn.chansend(job, "\27[200~" .. text .. "\27[201~")
+  if not enter then
+    return
+  end
+  -- An Enter that arrives while the program is still reading the paste is lost (claude keeps
+  -- the text in its input box, unsent): wait until the screen has changed and settled, at most
+  -- 3 s, polling on a timer so the editor never blocks.
+  local last, same, waited = before, 0, 0
+  local function poll()
+    if not vim.api.nvim_buf_is_valid(buf) then
+      return
+    end
+    local now = screen()
+    same = now == last and same + 1 or 0
+    last, waited = now, waited + 50
+    if (now ~= before and same >= 3) or waited >= 3000 then
+      pcall(vim.fn.chansend, job, "\r")
+    else
+      vim.defer_fn(poll, 50)
+    end
+  end
+  vim.defer_fn(poll, 50)
 end
 
 --- Shows `buf` per `layout` (focusing a window that already shows it) and puts the cursor at the end.

@@ -1,12 +1,18 @@
 //! Terminal agents: Claude Code, Codex, Gemini CLI and a shell, run beside chats. This file builds
 //! their command lines (argv lists, never a shell string) for a new session and for reviving one
 //! with the CLI's own resume; `tmux.rs` runs them on a private tmux socket; `worktree.rs` gives
-//! a session its own git worktree.
+//! a session its own git worktree; `codex.rs` learns the id of the conversation codex made.
 //!
-//! Flags followed (as documented by each CLI): claude `--session-id <uuid>`, `--resume <uuid>`,
-//! `--model`; codex `[prompt]`, `resume --last`, `--model`; gemini `-i <prompt>` (interactive;
-//! `-p` would be one-shot), `--resume latest`, `--model`. Permission-skipping flags are never added.
+//! Flags followed (checked against claude-code 2.1.197, gemini-cli 0.61.0, codex 0.171.0):
+//! claude `--session-id <uuid>`, `--resume <uuid>`, prompt after `--`; gemini `--session-id
+//! <uuid>`, `--resume <uuid>`, `--prompt-interactive=<prompt>` (`-p` would be one-shot; the `=`
+//! form keeps a prompt starting with `-` a value); codex `--no-daemon` (so the conversation's
+//! files are held by the pane's own process, see `codex.rs`), prompt after `--`, `resume <id>`.
+//! A prompt is always a prompt, never a flag. Resume never guesses (`--last`, `latest`,
+//! `--continue` pick the newest conversation of the directory, maybe another agent's): without a
+//! known id, the CLI's own picker opens. Permission-skipping flags are never added.
 
+pub mod codex;
 pub mod tmux;
 pub mod worktree;
 
@@ -85,7 +91,8 @@ pub fn check_binary(kind: Kind, cmd: &[String]) -> Result<(), String> {
     })
 }
 
-/// The argv of a new session. `cli_session` is claude's `--session-id`.
+/// The argv of a new session. `cli_session` is the id chosen for the CLI's conversation
+/// (claude and gemini `--session-id`).
 pub fn start_argv(
     kind: Kind,
     cmd: &[String],
@@ -94,21 +101,30 @@ pub fn start_argv(
     cli_session: Option<&str>,
 ) -> Vec<String> {
     let mut argv = cmd.to_vec();
-    if let (Kind::Claude, Some(id)) = (kind, cli_session) {
+    if kind == Kind::Shell {
+        return argv;
+    }
+    if kind == Kind::Codex {
+        argv.push("--no-daemon".into());
+    }
+    if let (Kind::Claude | Kind::Gemini, Some(id)) = (kind, cli_session) {
         argv.extend(["--session-id".into(), id.into()]);
     }
-    if let (Some(m), false) = (model, kind == Kind::Shell) {
+    if let Some(m) = model {
         argv.extend(["--model".into(), m.into()]);
     }
     match (kind, prompt) {
-        (Kind::Shell, _) | (_, None) => {}
-        (Kind::Gemini, Some(p)) => argv.extend(["-i".into(), p.into()]),
-        (_, Some(p)) => argv.push(p.into()),
+        (_, None) => {}
+        // yargs would read `-i --yolo` as two flags; `=` keeps the value whole.
+        (Kind::Gemini, Some(p)) => argv.push(format!("--prompt-interactive={p}")),
+        (_, Some(p)) => argv.extend(["--".into(), p.into()]),
     }
     argv
 }
 
 /// The argv that revives an exited session with the CLI's own resume (a shell starts afresh).
+/// Without a known conversation id: claude and codex open their picker; gemini starts afresh
+/// (its `/resume` browses the saved conversations), since `--resume` alone means the newest.
 pub fn resume_argv(
     kind: Kind,
     cmd: &[String],
@@ -116,12 +132,16 @@ pub fn resume_argv(
     cli_session: Option<&str>,
 ) -> Vec<String> {
     let mut argv = cmd.to_vec();
-    match (kind, cli_session) {
-        (Kind::Claude, Some(id)) => argv.extend(["--resume".into(), id.into()]),
-        (Kind::Claude, None) => argv.push("--continue".into()),
-        (Kind::Codex, _) => argv.extend(["resume".into(), "--last".into()]),
-        (Kind::Gemini, _) => argv.extend(["--resume".into(), "latest".into()]),
-        (Kind::Shell, _) => return argv,
+    let id = cli_session.map(String::from);
+    match kind {
+        Kind::Shell => return argv,
+        Kind::Claude => argv.extend(["--resume".into()].into_iter().chain(id)),
+        Kind::Codex => argv.extend(
+            ["resume".into(), "--no-daemon".into()]
+                .into_iter()
+                .chain(id),
+        ),
+        Kind::Gemini => argv.extend(id.map(|id| ["--resume".into(), id]).into_iter().flatten()),
     }
     if let Some(m) = model {
         argv.extend(["--model".into(), m.into()]);
@@ -154,13 +174,23 @@ mod tests {
                 "u-1",
                 "--model",
                 "opus",
+                "--",
                 "hi there"
             ]
         );
-        let g = start_argv(Kind::Gemini, &cmd(Kind::Gemini), None, Some("hi"), None);
-        assert_eq!(g, ["gemini", "-i", "hi"]);
+        let g = start_argv(
+            Kind::Gemini,
+            &cmd(Kind::Gemini),
+            None,
+            Some("hi"),
+            Some("u-2"),
+        );
+        assert_eq!(
+            g,
+            ["gemini", "--session-id", "u-2", "--prompt-interactive=hi"]
+        );
         let x = start_argv(Kind::Codex, &cmd(Kind::Codex), None, Some("fix it"), None);
-        assert_eq!(x, ["codex", "fix it"]);
+        assert_eq!(x, ["codex", "--no-daemon", "--", "fix it"]);
         let s = start_argv(
             Kind::Shell,
             &["bash".into()],
@@ -172,23 +202,64 @@ mod tests {
     }
 
     #[test]
-    fn resume_command_lines() {
+    fn a_prompt_that_looks_like_a_flag_stays_a_prompt() {
+        let p = "--dangerously-skip-permissions";
+        let c = start_argv(Kind::Claude, &cmd(Kind::Claude), None, Some(p), Some("u"));
+        assert_eq!(c[c.len() - 2..], ["--", p]);
+        let g = start_argv(
+            Kind::Gemini,
+            &cmd(Kind::Gemini),
+            None,
+            Some("-y"),
+            Some("u"),
+        );
+        assert_eq!(g.last().unwrap(), "--prompt-interactive=-y");
+        let x = start_argv(Kind::Codex, &cmd(Kind::Codex), None, Some(p), None);
+        assert_eq!(x[x.len() - 2..], ["--", p]);
+    }
+
+    #[test]
+    fn resume_command_lines_never_guess() {
         assert_eq!(
-            resume_argv(Kind::Claude, &cmd(Kind::Claude), None, Some("u-1")),
-            ["claude", "--resume", "u-1"]
+            resume_argv(Kind::Claude, &cmd(Kind::Claude), Some("opus"), Some("u-1")),
+            ["claude", "--resume", "u-1", "--model", "opus"]
+        );
+        assert_eq!(
+            resume_argv(Kind::Gemini, &cmd(Kind::Gemini), None, Some("u-2")),
+            ["gemini", "--resume", "u-2"]
+        );
+        assert_eq!(
+            resume_argv(Kind::Codex, &cmd(Kind::Codex), None, Some("u-3")),
+            ["codex", "resume", "--no-daemon", "u-3"]
+        );
+        // No id known (sessions saved before ids were kept): the CLI's picker, or afresh.
+        assert_eq!(
+            resume_argv(Kind::Claude, &cmd(Kind::Claude), None, None),
+            ["claude", "--resume"]
         );
         assert_eq!(
             resume_argv(Kind::Codex, &cmd(Kind::Codex), None, None),
-            ["codex", "resume", "--last"]
+            ["codex", "resume", "--no-daemon"]
         );
         assert_eq!(
             resume_argv(Kind::Gemini, &cmd(Kind::Gemini), None, None),
-            ["gemini", "--resume", "latest"]
+            ["gemini"]
         );
         assert_eq!(
             resume_argv(Kind::Shell, &["zsh".into()], None, None),
             ["zsh"]
         );
+        for k in [Kind::Claude, Kind::Codex, Kind::Gemini] {
+            for id in [None, Some("u")] {
+                let line = resume_argv(k, &cmd(k), None, id).join(" ");
+                assert!(
+                    !line.contains("--last")
+                        && !line.contains("latest")
+                        && !line.contains("--continue"),
+                    "{line}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -1,12 +1,19 @@
 //! tmux on a private socket (`tmux -L <socket>`, default `zen-portal`) so the user's own tmux is
 //! untouched. Sessions are addressed exactly (`=name`), keep their pane when the program exits
-//! (`remain-on-exit`, so we can tell exited from failed), and outlive the editor.
+//! (`remain-on-exit`, so we can tell exited from failed), and outlive the editor. The server
+//! ends with the last session (`kill`), so nothing stays running once every agent is gone.
 
 use std::collections::HashMap;
 use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
+
+/// How often, how long and how steadily `paste` watches the pane before pressing Enter.
+const SETTLE_POLL: Duration = Duration::from_millis(50);
+const SETTLE_MAX: Duration = Duration::from_secs(3);
+const SETTLE_STABLE_POLLS: u32 = 3;
 
 /// The state of one tmux session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +83,11 @@ impl Tmux {
             dir,
         ]);
         args.extend(argv.iter().map(String::as_str));
+        if self.run(&args, None).await.is_ok() {
+            return Ok(());
+        }
+        // The server may have been exiting (the last session just ended): once more, on a new one.
+        tokio::time::sleep(Duration::from_millis(200)).await;
         self.run(&args, None).await.map(drop)
     }
 
@@ -108,12 +120,15 @@ impl Tmux {
     }
 
     /// Pastes `text` into the session whole (bracketed paste when the program asked for it,
-    /// newlines kept), then presses Enter if asked.
+    /// newlines kept), then presses Enter if asked, once the program has taken the paste: an
+    /// Enter that arrives while it is still reading the paste is lost (claude leaves the text
+    /// in its input box, unsent).
     pub async fn paste(&self, name: &str, text: &str, enter: bool) -> Result<(), String> {
         let buffer = format!("zen-send-{name}");
         let target = format!("={name}:");
         self.run(&["load-buffer", "-b", &buffer, "-"], Some(text.as_bytes()))
             .await?;
+        let before = self.capture(&target).await;
         self.run(
             &[
                 "paste-buffer",
@@ -129,17 +144,70 @@ impl Tmux {
         )
         .await?;
         if enter {
+            self.settle(&target, before).await;
             self.run(&["send-keys", "-t", &target, "Enter"], None)
                 .await?;
         }
         Ok(())
     }
 
-    /// Ends a session (no error if it is already gone).
+    /// The visible text of a pane ("" if tmux cannot tell).
+    async fn capture(&self, target: &str) -> String {
+        self.run(&["capture-pane", "-p", "-t", target], None)
+            .await
+            .unwrap_or_default()
+    }
+
+    /// Waits until the pane has changed from `before` and then stayed the same for a moment
+    /// (the program has shown the paste), at most `SETTLE_MAX`.
+    async fn settle(&self, target: &str, before: String) {
+        let deadline = Instant::now() + SETTLE_MAX;
+        let (mut last, mut same) = (before.clone(), 0);
+        while Instant::now() < deadline {
+            tokio::time::sleep(SETTLE_POLL).await;
+            let now = self.capture(target).await;
+            same = if now == last { same + 1 } else { 0 };
+            if now != before && same >= SETTLE_STABLE_POLLS {
+                return;
+            }
+            last = now;
+        }
+    }
+
+    /// The pid of the program in session `name`'s pane, while it runs.
+    pub async fn pane_pid(&self, name: &str) -> Option<u32> {
+        let target = format!("={name}:");
+        let out = self
+            .run(
+                &[
+                    "display-message",
+                    "-p",
+                    "-t",
+                    &target,
+                    "#{pane_dead} #{pane_pid}",
+                ],
+                None,
+            )
+            .await
+            .ok()?;
+        out.trim().strip_prefix("0 ")?.parse().ok()
+    }
+
+    /// Ends a session (no error if it is already gone), and the server with the last one.
     pub async fn kill(&self, name: &str) {
         let _ = self
             .run(&["kill-session", "-t", &format!("={name}")], None)
             .await;
+        let sessions = self.run(&["list-sessions", "-F", "x"], None).await;
+        if sessions.is_ok_and(|s| s.trim().is_empty()) {
+            let _ = self.run(&["kill-server"], None).await;
+            // Wait until it is gone, so the next command starts a new one instead of reaching
+            // one that is exiting.
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < deadline && self.run(&["list-sessions"], None).await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
     }
 
     /// Renames a session.

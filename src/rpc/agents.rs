@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
+use super::agent_ids::{self, Runs};
 use super::{args, Reply};
 use crate::agents::tmux::{PaneState, Tmux};
 use crate::agents::{self, Kind};
@@ -86,7 +87,9 @@ pub async fn new_agent(app: &Shared, arg: Json) -> Reply {
         dir = path.clone();
         (worktree, branch) = (Some(path), Some(b));
     }
-    let cli_session = (kind == Kind::Claude).then(|| uuid::Uuid::new_v4().to_string());
+    // claude and gemini take the id we choose; codex picks its own (learned in agent_ids).
+    let cli_session =
+        matches!(kind, Kind::Claude | Kind::Gemini).then(|| uuid::Uuid::new_v4().to_string());
     let model = req
         .args
         .get("model")
@@ -133,6 +136,10 @@ pub async fn new_agent(app: &Shared, arg: Json) -> Reply {
         }
     }
     app.add_session(meta).await?;
+    if tmux && kind == Kind::Codex {
+        let runs = Runs::Tmux(tmux_of(&ready.config), tmux_name(&name));
+        agent_ids::watch(app, &id, runs);
+    }
     let run = if tmux {
         tmux_of(&ready.config).attach_argv(&tmux_name(&name))
     } else {
@@ -175,13 +182,22 @@ pub async fn open_agent(app: &Shared, id: &str) -> Reply {
             started.map_err(|e| format!("zen: reviving {} failed: {e}.", meta.name))?;
             revived = true;
         }
+        if kind == Kind::Codex {
+            agent_ids::watch(app, id, Runs::Tmux(tmux.clone(), tname.clone()));
+        }
         tmux.attach_argv(&tname)
     } else {
         resume
     };
+    // Without a known conversation id, say how to find the conversation (never a guess).
+    let note = match (kind, &agent.cli_session) {
+        (Kind::Claude | Kind::Codex, None) => "its conversation id is unknown: pick it in the list",
+        (Kind::Gemini, None) => "its conversation id is unknown: pick it with /resume",
+        _ => "",
+    };
     Ok(json!({
         "id": id, "name": meta.name, "kind": meta.kind, "run": run, "cwd": meta.dir,
-        "tmux": agent.tmux, "buf": buf, "revived": revived,
+        "tmux": agent.tmux, "buf": buf, "revived": revived, "note": note,
     }))
 }
 
@@ -324,16 +340,25 @@ pub async fn rename_agent(app: &Shared, meta: &SessionMeta, new_name: &str) -> R
 struct Started {
     id: String,
     buf: i64,
+    /// The terminal's process (a plain terminal runs the agent itself).
+    #[serde(default)]
+    pid: Option<u32>,
+    #[serde(default)]
+    tmux: bool,
 }
 
 /// Lua opened a terminal for an agent.
 pub fn agent_started(app: &Shared, arg: Json) {
     let Ok(s) = args::<Started>(arg) else { return };
-    app.registry.with(&s.id, |e| {
+    let kind = app.registry.with(&s.id, |e| {
         e.buf = Some(s.buf);
         e.running = true;
         e.exit_code = None;
+        e.meta.kind.clone()
     });
+    if let (Some("codex"), Some(pid), false) = (kind.as_deref(), s.pid, s.tmux) {
+        agent_ids::watch(app, &s.id, Runs::Pid(pid));
+    }
 }
 
 #[derive(Deserialize)]

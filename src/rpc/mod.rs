@@ -3,6 +3,7 @@
 //! Requests from Lua run as their own tasks (nvim-rs spawns them), so a handler may call back
 //! into Neovim. Notifications are handled inline by nvim-rs: they only spawn work and return.
 
+pub mod agent_ids;
 pub mod agents;
 pub mod chat;
 pub mod convert;

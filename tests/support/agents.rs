@@ -5,22 +5,45 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const FAKE_CLI: &str = r#"#!/usr/bin/env python3
-import json, os, sys, tty
+import json, os, sys, termios, time, tty, uuid
 name = os.path.basename(sys.argv[0])
 log = os.environ["ZEN_FAKE_LOG"]
 n = len([f for f in os.listdir(log) if f.startswith(name + "-argv-")])
 with open(os.path.join(log, "%s-argv-%d.json" % (name, n)), "w") as f:
     json.dump({"argv": sys.argv[1:], "cwd": os.getcwd()}, f)
+# Like codex: the conversation is made at the first message (or the resumed one is reopened),
+# and its id shows only as a lock file held open while it runs.
+held = []
+def hold_thread(tid):
+    locks = os.path.join(os.environ["CODEX_HOME"], "thread-writer-locks")
+    os.makedirs(locks, exist_ok=True)
+    held.append(open(os.path.join(locks, tid + ".lock"), "w"))
+if name == "codex" and sys.argv[1:2] == ["resume"]:
+    ids = [a for a in sys.argv[2:] if not a.startswith("-")]
+    if ids:
+        hold_thread(ids[0])
 os.write(1, b"\x1b[?2004h" + ("fake %s ready\r\n" % name).encode())
 if os.isatty(0):
     tty.setraw(0)
 path = os.path.join(log, "%s-input-%d" % (name, n))
+# ZEN_FAKE_PASTE_DELAY_MS: like claude, busy with a paste for that long after it ends; input
+# arriving meanwhile is lost. The screen shows the paste only once it is taken.
+delay = int(os.environ.get("ZEN_FAKE_PASTE_DELAY_MS", "0")) / 1000.0
 while True:
     data = os.read(0, 65536)
     if not data:
         break
+    end = data.find(b"\x1b[201~")
+    if delay and end >= 0:
+        data = data[: end + 6]
     with open(path, "ab") as f:
         f.write(data)
+    if name == "codex" and not held:
+        hold_thread(str(uuid.uuid4()))
+    if delay and end >= 0:
+        time.sleep(delay)
+        termios.tcflush(0, termios.TCIFLUSH)
+    os.write(1, ("read %d bytes\r\n" % len(data)).encode())
     if b"/fail" in data:
         sys.exit(3)
     if b"/exit" in data:
@@ -59,7 +82,13 @@ impl FakeClis {
         vec![
             ("PATH".into(), path),
             ("ZEN_FAKE_LOG".into(), self.log.display().to_string()),
+            ("CODEX_HOME".into(), self.codex_home().display().to_string()),
         ]
+    }
+
+    /// Where the fake codex keeps its conversation locks.
+    pub fn codex_home(&self) -> PathBuf {
+        self.log.join("codex-home")
     }
 
     /// The argv of the `n`th start of `name`, waiting for it to appear.
