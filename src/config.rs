@@ -61,6 +61,8 @@ pub struct OpenRouter {
     pub api_key_env: String,
     pub api_key_cmd: Option<Vec<String>>,
     pub default_model: String,
+    /// The model of `:ZenEdit` (else the last chat's model, else `default_model`).
+    pub edit_model: Option<String>,
     pub temperature: Option<f64>,
     pub max_tokens: Option<u64>,
     pub fallback_models: Vec<String>,
@@ -86,6 +88,7 @@ impl Default for OpenRouter {
             api_key_env: "OPENROUTER_API_KEY".into(),
             api_key_cmd: None,
             default_model: "anthropic/claude-sonnet-4".into(),
+            edit_model: None,
             temperature: Some(0.7),
             max_tokens: None,
             fallback_models: Vec::new(),
@@ -195,7 +198,10 @@ impl OpenRouter {
             .fallback_models
             .iter()
             .map(|id| ("fallback_models", id));
-        for (field, id) in std::iter::once(("default_model", &self.default_model)).chain(fallbacks)
+        let edit = self.edit_model.iter().map(|id| ("edit_model", id));
+        for (field, id) in std::iter::once(("default_model", &self.default_model))
+            .chain(fallbacks)
+            .chain(edit)
         {
             if let Err(why) = crate::openrouter::model_id::check(id) {
                 bail!(
@@ -222,7 +228,7 @@ fn to_json(config: &Config) -> Json {
     serde_json::json!({
         "openrouter": {
             "base_url": or.base_url, "api_key_env": or.api_key_env, "api_key_cmd": or.api_key_cmd,
-            "default_model": or.default_model, "temperature": or.temperature,
+            "default_model": or.default_model, "edit_model": or.edit_model, "temperature": or.temperature,
             "max_tokens": or.max_tokens, "fallback_models": or.fallback_models,
             "provider": or.provider, "reasoning": or.reasoning, "app_title": or.app_title,
             "app_url": or.app_url, "stall_timeout_ms": or.stall_timeout_ms,

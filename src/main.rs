@@ -5,6 +5,7 @@
 mod agents;
 mod app;
 mod config;
+mod edit;
 mod models;
 mod nvim;
 mod openrouter;

@@ -8,6 +8,7 @@ M.defaults = {
     api_key_env = "OPENROUTER_API_KEY",
     api_key_cmd = nil,
     default_model = "anthropic/claude-sonnet-4",
+    edit_model = nil, -- :ZenEdit's model (nil: the last chat's model, else default_model)
     temperature = 0.7,
     max_tokens = nil,
     fallback_models = {},
@@ -46,6 +47,7 @@ local types = {
   ["openrouter.api_key_env"] = "string",
   ["openrouter.api_key_cmd"] = "list of strings",
   ["openrouter.default_model"] = "string",
+  ["openrouter.edit_model"] = "string",
   ["openrouter.temperature"] = "number",
   ["openrouter.max_tokens"] = "number",
   ["openrouter.fallback_models"] = "list of strings",
@@ -83,7 +85,11 @@ local bounds = {
 local function bad_model_id(id)
   return id == "" or #id > 200 or id:find("[%c%s]") ~= nil
 end
-local model_keys = { ["openrouter.default_model"] = true, ["openrouter.fallback_models"] = true }
+local model_keys = {
+  ["openrouter.default_model"] = true,
+  ["openrouter.edit_model"] = true,
+  ["openrouter.fallback_models"] = true,
+}
 local layouts = { vsplit = true, split = true, tab = true, float = true, current = true }
 
 local function is_list_of_strings(v)

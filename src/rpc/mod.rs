@@ -7,6 +7,7 @@ pub mod agent_ids;
 pub mod agents;
 pub mod chat;
 pub mod convert;
+pub mod edit;
 pub mod lifecycle;
 pub mod models;
 pub mod send;
@@ -92,6 +93,7 @@ impl nvim_rs::Handler for Handler {
             "kill" => sessions::kill(app, arg).await,
             "rename" => sessions::rename(app, arg).await,
             "usage" => models::usage(app).await,
+            "edit" => edit::edit(app, arg).await,
             _ => Err(format!(
                 "zen: the backend has no request '{name}'. Plugin and backend differ: rebuild with `cargo build --release`."
             )),
