@@ -2,140 +2,33 @@
 //!
 //! Lua merges the first two tiers (it validates `setup()` where the user calls it) and sends the
 //! result at handshake. The project tier (`.zen-portal.json`) is read here, per session directory,
-//! and may not set anything that runs a program or reveals a secret.
+//! and may not set anything that runs a program or reveals a secret. The schema (types, defaults,
+//! which keys a project may set) is `schema.rs`; errors naming the option are `check.rs`; the
+//! generated defaults of `:help zen-options` are `doc.rs`.
+
+mod check;
+mod doc;
+mod schema;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
-use serde::Deserialize;
+use anyhow::{anyhow, bail, Context};
 use serde_json::Value as Json;
+
+pub use check::{check_project, schema_json, ProjectReport};
+pub use doc::defaults_doc;
+pub use schema::*;
 
 /// Name of the project-tier settings file, looked up at the git root, else the directory itself.
 pub const PROJECT_FILE: &str = ".zen-portal.json";
 
-/// Keys a project file may never set: they run programs or reveal secrets.
-/// `base_url` too: the API key is sent there, so a cloned repository could collect it.
-const FORBIDDEN_IN_PROJECT: &[&str] = &[
-    "openrouter.api_key_cmd",
-    "openrouter.api_key_env",
-    "openrouter.base_url",
-    "binary",
-    "tmux_socket",
-];
-
-/// The most retries one request may get, whatever the settings say.
-pub const MAX_RETRIES: u32 = 5;
-/// The bounds of `openrouter.retry_base_ms` (the first retry's wait; it doubles per retry).
-pub const RETRY_BASE_MS: std::ops::RangeInclusive<u64> = 100..=10_000;
-
-/// Everything the backend needs to know about the user's settings.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    #[serde(default)]
-    pub openrouter: OpenRouter,
-    #[serde(default)]
-    pub agents: Json,
-    #[serde(default = "default_tmux")]
-    pub tmux: Json,
-    #[serde(default = "default_layout")]
-    pub layout: String,
-    /// The private tmux socket (`tmux -L <name>`) agents run on.
-    #[serde(default = "default_tmux_socket")]
-    pub tmux_socket: String,
-    /// Resolved by Lua (`stdpath("state")/zen-portal` unless set).
-    pub state_dir: PathBuf,
-    #[serde(default)]
-    pub references: References,
-    #[serde(default)]
-    pub binary: Option<String>,
-    #[serde(default)]
-    pub log_level: Option<String>,
-}
-
-/// The `openrouter` table of the settings.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct OpenRouter {
-    pub base_url: String,
-    pub api_key_env: String,
-    pub api_key_cmd: Option<Vec<String>>,
-    pub default_model: String,
-    pub temperature: Option<f64>,
-    pub max_tokens: Option<u64>,
-    pub fallback_models: Vec<String>,
-    pub provider: Option<Json>,
-    pub reasoning: Option<Json>,
-    /// Attribution headers OpenRouter shows on its leaderboard.
-    pub app_title: String,
-    pub app_url: String,
-    /// No bytes for this long means the stream stalled.
-    pub stall_timeout_ms: u64,
-    pub connect_timeout_ms: u64,
-    /// Retries before the first token (429, 408, 5xx, connection errors).
-    pub max_retries: u32,
-    pub retry_base_ms: u64,
-    /// How long the model catalogue cache is fresh.
-    pub catalogue_ttl_s: u64,
-}
-
-impl Default for OpenRouter {
-    fn default() -> Self {
-        Self {
-            base_url: "https://openrouter.ai/api/v1".into(),
-            api_key_env: "OPENROUTER_API_KEY".into(),
-            api_key_cmd: None,
-            default_model: "anthropic/claude-sonnet-4".into(),
-            temperature: Some(0.7),
-            max_tokens: None,
-            fallback_models: Vec::new(),
-            provider: None,
-            reasoning: None,
-            app_title: "zen-portal".into(),
-            app_url: "https://github.com/zen-portal/zen-portal.nvim".into(),
-            stall_timeout_ms: 120_000,
-            connect_timeout_ms: 10_000,
-            max_retries: 2,
-            retry_base_ms: 1_000,
-            catalogue_ttl_s: 86_400,
-        }
-    }
-}
-
-/// Limits on what prompt references (`@file`, `@image.png`, `#buffer`) may pull in.
-#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct References {
-    pub max_file_bytes: u64,
-    pub max_image_bytes: u64,
-}
-
-impl Default for References {
-    fn default() -> Self {
-        Self {
-            max_file_bytes: 512 * 1024,
-            max_image_bytes: 5 * 1024 * 1024,
-        }
-    }
-}
-
-fn default_tmux() -> Json {
-    Json::String("auto".into())
-}
-
-fn default_tmux_socket() -> String {
-    "zen-portal".into()
-}
-
-fn default_layout() -> String {
-    "vsplit".into()
-}
-
 impl Config {
     /// Parses the table Lua sends at handshake.
     pub fn from_json(json: Json) -> anyhow::Result<Self> {
-        let mut config: Config =
-            serde_json::from_value(json).context("reading the settings sent by the plugin")?;
+        let mut config: Config = check::parse(&json).map_err(|e| anyhow!(e))?;
+        if config.state_dir.as_os_str().is_empty() {
+            bail!("option `state_dir` is missing (the plugin sends it; update the plugin)");
+        }
         config.openrouter.clamp_retries();
         config.openrouter.check_models()?;
         Ok(config)
@@ -146,37 +39,60 @@ impl Config {
         let Some(file) = find_project_file(dir) else {
             return Ok((self.clone(), None));
         };
-        let text = std::fs::read_to_string(&file)
-            .with_context(|| format!("reading {}", file.display()))?;
-        let project: Json = serde_json::from_str(&text)
-            .with_context(|| format!("parsing {} as JSON", file.display()))?;
+        let project = read_project_file(&file)?;
         let merged = merge_project(self, &project)
             .with_context(|| format!("applying {}", file.display()))?;
         Ok((merged, Some(file)))
     }
 }
 
+/// Reads and parses a project file (not yet checked against the schema).
+pub fn read_project_file(file: &Path) -> anyhow::Result<Json> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {} as JSON", file.display()))
+}
+
+/// The project file that applies to `dir` and what is wrong with it, for `:checkhealth zen`.
+pub fn report_for_dir(dir: &Path) -> (Option<PathBuf>, ProjectReport) {
+    let Some(file) = find_project_file(dir) else {
+        return (None, ProjectReport::default());
+    };
+    let mut report = match read_project_file(&file) {
+        Ok(project) => {
+            let report = check_project(&project);
+            if report.first().is_some() {
+                report
+            } else {
+                // The checks that need the whole file (model ids).
+                let base = Config {
+                    state_dir: dir.to_path_buf(),
+                    ..Config::default()
+                };
+                let errors = merge_project(&base, &project).err();
+                ProjectReport {
+                    errors: errors.into_iter().map(|e| format!("{e:#}")).collect(),
+                    ..report
+                }
+            }
+        }
+        Err(e) => ProjectReport {
+            errors: vec![format!("{e:#}")],
+            ..ProjectReport::default()
+        },
+    };
+    report.refused.sort();
+    (Some(file), report)
+}
+
 /// Merges a parsed project file over `base`, refusing keys that run programs or reveal secrets.
 pub fn merge_project(base: &Config, project: &Json) -> anyhow::Result<Config> {
-    let Json::Object(_) = project else {
-        bail!("the file must hold a JSON object")
-    };
-    for key in FORBIDDEN_IN_PROJECT {
-        if lookup(project, key).is_some() {
-            bail!("`{key}` may not be set in a project file (it could run code or leak your API key); set it in setup()");
-        }
+    if let Some(problem) = check_project(project).first() {
+        bail!(problem);
     }
-    if let Some(Json::Object(agents)) = project.get("agents") {
-        if let Some((name, _)) = agents.iter().find(|(_, a)| a.get("cmd").is_some()) {
-            bail!("`agents.{name}.cmd` may not be set in a project file (it would run a program); set it in setup()");
-        }
-    }
-    if project.get("state_dir").is_some() {
-        bail!("`state_dir` may not be set in a project file; set it in setup()");
-    }
-    let mut merged = to_json(base);
+    let mut merged = serde_json::to_value(base).context("writing the settings")?;
     deep_merge(&mut merged, project);
-    let mut config: Config = serde_json::from_value(merged).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut config: Config = check::parse(&merged).map_err(|e| anyhow!(e))?;
     // A project file may make retrying gentler (fewer retries, longer waits), never harsher than
     // setup(): a cloned repository must not be able to flood the API with the user's key.
     let (or, base_or) = (&mut config.openrouter, &base.openrouter);
@@ -217,25 +133,7 @@ impl OpenRouter {
     }
 }
 
-fn to_json(config: &Config) -> Json {
-    let or = &config.openrouter;
-    serde_json::json!({
-        "openrouter": {
-            "base_url": or.base_url, "api_key_env": or.api_key_env, "api_key_cmd": or.api_key_cmd,
-            "default_model": or.default_model, "temperature": or.temperature,
-            "max_tokens": or.max_tokens, "fallback_models": or.fallback_models,
-            "provider": or.provider, "reasoning": or.reasoning, "app_title": or.app_title,
-            "app_url": or.app_url, "stall_timeout_ms": or.stall_timeout_ms,
-            "connect_timeout_ms": or.connect_timeout_ms, "max_retries": or.max_retries,
-            "retry_base_ms": or.retry_base_ms, "catalogue_ttl_s": or.catalogue_ttl_s,
-        },
-        "references": config.references,
-        "agents": config.agents, "tmux": config.tmux, "layout": config.layout,
-        "tmux_socket": config.tmux_socket,
-        "state_dir": config.state_dir, "binary": config.binary, "log_level": config.log_level,
-    })
-}
-
+/// Objects merge key by key; any other value replaces.
 fn deep_merge(base: &mut Json, over: &Json) {
     match (base, over) {
         (Json::Object(b), Json::Object(o)) => {
@@ -252,10 +150,6 @@ fn deep_merge(base: &mut Json, over: &Json) {
     }
 }
 
-fn lookup<'a>(json: &'a Json, dotted: &str) -> Option<&'a Json> {
-    dotted.split('.').try_fold(json, |j, k| j.get(k))
-}
-
 /// The project root of `dir`: the nearest ancestor holding `.git`, else `dir` itself.
 pub fn project_root(dir: &Path) -> PathBuf {
     dir.ancestors()
@@ -264,7 +158,8 @@ pub fn project_root(dir: &Path) -> PathBuf {
         .to_path_buf()
 }
 
-fn find_project_file(dir: &Path) -> Option<PathBuf> {
+/// The project file that applies to `dir`, if there is one.
+pub fn find_project_file(dir: &Path) -> Option<PathBuf> {
     let file = project_root(dir).join(PROJECT_FILE);
     file.is_file().then_some(file)
 }
