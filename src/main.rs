@@ -66,10 +66,10 @@ async fn main() {
         return;
     }
     if let Some(dir) = &cli.check_project {
-        let (file, report) = config::report_for_dir(dir);
+        let (file, problems) = config::project_problems(dir);
         println!(
             "{}",
-            serde_json::json!({"file": file, "refused": report.refused, "errors": report.errors})
+            serde_json::json!({"file": file, "problems": problems})
         );
         return;
     }

@@ -10,7 +10,8 @@ local err = h.error or h.report_error
 local info = h.info or h.report_info
 
 -- The project file (`.zen-portal.json`) that applies to the current directory: which file,
--- the keys it may not set and its type errors (`zen-portal --check-project` reports them).
+-- the keys it may not set, unknown keys and type errors (`zen-portal --check-project` reports
+-- them).
 local function check_project(bin)
   start("zen-portal: project file")
   local cwd = vim.fn.getcwd()
@@ -25,16 +26,13 @@ local function check_project(bin)
     return
   end
   info("project file: " .. report.file)
-  for _, key in ipairs(report.refused) do
-    err(("`%s` may not be set in a project file (it could run a program, leak your API key or move your data)"):format(key), { "remove it from the file; set it in setup()" })
+  for _, problem in ipairs(report.problems) do
+    err(problem)
   end
-  for _, msg in ipairs(report.errors) do
-    err(msg)
-  end
-  if #report.refused + #report.errors == 0 then
+  if #report.problems == 0 then
     ok("project file is valid")
   else
-    warn("sessions in this project are refused until the file is fixed (see :help zen-project-file)")
+    warn("sessions in this project are refused until the file is fixed: see :help zen-project-file")
   end
 end
 

@@ -3,11 +3,10 @@
 //! (every refused key and every type error at once, for `:checkhealth zen`).
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::Value as Json;
 use serde_path_to_error::Segment;
 
-use super::schema::{option, Config, Kind, AGENT_KINDS, OPTIONS};
+use super::schema::{option, Config, Kind, AGENT_KINDS};
 
 /// Reads `json` as a `T`; the error names the option and what it must be.
 pub fn parse<T: DeserializeOwned>(json: &Json) -> Result<T, String> {
@@ -44,10 +43,10 @@ fn unknown(key: &str) -> String {
     // `agents.aider`: the kinds are fixed, say which exist.
     match key.strip_prefix("agents.") {
         Some(kind) if !kind.contains('.') => format!(
-            "unknown option `{key}` (agent kinds: {}; see :help zen-options)",
+            "unknown option `{key}` (agent kinds: {}). See :help zen-options",
             AGENT_KINDS.join(", ")
         ),
-        _ => format!("unknown option `{key}` (see :help zen-options)"),
+        _ => format!("unknown option `{key}`. See :help zen-options"),
     }
 }
 
@@ -65,23 +64,22 @@ pub fn lookup<'a>(json: &'a Json, dotted: &str) -> Option<&'a Json> {
 }
 
 /// What is wrong with a project file, all at once.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default)]
 pub struct ProjectReport {
-    /// Keys a project file may not set (they run programs, reveal secrets...).
+    /// Keys a project file may not set (they run programs, reveal secrets...), sorted.
     pub refused: Vec<String>,
     /// Unknown keys and wrong types, one message each.
     pub errors: Vec<String>,
 }
 
 impl ProjectReport {
-    /// The first problem as one error line, if any.
-    pub fn first(&self) -> Option<String> {
-        if let Some(key) = self.refused.first() {
-            return Some(format!(
-                "`{key}` may not be set in a project file (it could run code or leak your API key); set it in setup()"
-            ));
-        }
-        self.errors.first().cloned()
+    /// Every problem, one line each: refused keys first.
+    pub fn problems(&self) -> Vec<String> {
+        let refused = self.refused.iter().map(|key| {
+            let why = option(key).and_then(|o| o.refused).unwrap_or_default();
+            format!("`{key}` may not be set in a project file ({why}); set it in setup()")
+        });
+        refused.chain(self.errors.iter().cloned()).collect()
     }
 }
 
@@ -99,7 +97,7 @@ pub fn check_project(project: &Json) -> ProjectReport {
     leaf_keys(project, "", &mut leaves);
     let base = serde_json::to_value(Config::default()).expect("the settings serialize");
     for key in leaves {
-        if option(&key).is_some_and(|o| !o.project) {
+        if option(&key).is_some_and(|o| o.refused.is_some()) {
             report.refused.push(key);
             continue;
         }
@@ -109,6 +107,7 @@ pub fn check_project(project: &Json) -> ProjectReport {
             report.errors.push(e);
         }
     }
+    report.refused.sort();
     report
 }
 
@@ -135,14 +134,6 @@ fn single(key: &str, value: Option<&Json>) -> Json {
     let value = value.cloned().unwrap_or(Json::Null);
     key.rsplit('.').fold(value, |v, k| {
         Json::Object([(k.to_string(), v)].into_iter().collect())
-    })
-}
-
-/// The defaults and the option table, as `--schema` prints them for the Lua check.
-pub fn schema_json() -> Json {
-    serde_json::json!({
-        "defaults": super::schema::defaults_json(),
-        "options": OPTIONS,
     })
 }
 
@@ -184,7 +175,7 @@ mod tests {
     fn an_unknown_key_is_named() {
         assert_eq!(
             error(json!({"openrouter": {"modle": "x"}})),
-            "unknown option `openrouter.modle` (see :help zen-options)"
+            "unknown option `openrouter.modle`. See :help zen-options"
         );
         assert!(error(json!({"agents": {"aider": {}}})).contains("`agents.aider`"));
         assert!(error(json!({"colour": 1})).contains("`colour`"));
@@ -199,10 +190,8 @@ mod tests {
             "layuot": "tab",
         });
         let report = check_project(&project);
-        let mut refused = report.refused.clone();
-        refused.sort();
         assert_eq!(
-            refused,
+            report.refused,
             ["agents.codex.cmd", "openrouter.base_url", "tmux_socket"]
         );
         assert_eq!(report.errors.len(), 2, "{:?}", report.errors);

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context};
 use serde_json::Value as Json;
 
-pub use check::{check_project, schema_json, ProjectReport};
+pub use check::check_project;
 pub use doc::defaults_doc;
 pub use schema::*;
 
@@ -53,41 +53,34 @@ pub fn read_project_file(file: &Path) -> anyhow::Result<Json> {
     serde_json::from_str(&text).with_context(|| format!("parsing {} as JSON", file.display()))
 }
 
-/// The project file that applies to `dir` and what is wrong with it, for `:checkhealth zen`.
-pub fn report_for_dir(dir: &Path) -> (Option<PathBuf>, ProjectReport) {
+/// The project file that applies to `dir` and every problem of it, for `:checkhealth zen`.
+pub fn project_problems(dir: &Path) -> (Option<PathBuf>, Vec<String>) {
     let Some(file) = find_project_file(dir) else {
-        return (None, ProjectReport::default());
+        return (None, Vec::new());
     };
-    let mut report = match read_project_file(&file) {
+    let problems = match read_project_file(&file) {
         Ok(project) => {
-            let report = check_project(&project);
-            if report.first().is_some() {
-                report
-            } else {
+            let problems = check_project(&project).problems();
+            if problems.is_empty() {
                 // The checks that need the whole file (model ids).
                 let base = Config {
                     state_dir: dir.to_path_buf(),
                     ..Config::default()
                 };
-                let errors = merge_project(&base, &project).err();
-                ProjectReport {
-                    errors: errors.into_iter().map(|e| format!("{e:#}")).collect(),
-                    ..report
-                }
+                let error = merge_project(&base, &project).err();
+                error.into_iter().map(|e| format!("{e:#}")).collect()
+            } else {
+                problems
             }
         }
-        Err(e) => ProjectReport {
-            errors: vec![format!("{e:#}")],
-            ..ProjectReport::default()
-        },
+        Err(e) => vec![format!("{e:#}")],
     };
-    report.refused.sort();
-    (Some(file), report)
+    (Some(file), problems)
 }
 
 /// Merges a parsed project file over `base`, refusing keys that run programs or reveal secrets.
 pub fn merge_project(base: &Config, project: &Json) -> anyhow::Result<Config> {
-    if let Some(problem) = check_project(project).first() {
+    if let Some(problem) = check_project(project).problems().into_iter().next() {
         bail!(problem);
     }
     let mut merged = serde_json::to_value(base).context("writing the settings")?;

@@ -242,9 +242,9 @@ pub struct Opt {
     /// Dotted key; `agents.*` stands for each agent kind.
     pub key: &'static str,
     pub kind: Kind,
-    /// Whether a project file may set it: not when it runs a program, reads a secret, sends
-    /// the key elsewhere (`base_url`), moves the data or points agents at another tmux server.
-    pub project: bool,
+    /// Why a project file may not set it (it runs a program, reads a secret, sends the key
+    /// elsewhere, moves the data...), or `None` when it may.
+    pub refused: Option<&'static str>,
     /// Inclusive bounds setup() enforces (the backend clamps to them).
     pub range: Option<(u64, u64)>,
 }
@@ -253,17 +253,20 @@ const fn opt(key: &'static str, kind: Kind) -> Opt {
     Opt {
         key,
         kind,
-        project: true,
+        refused: None,
         range: None,
     }
 }
 
-const fn setup_only(key: &'static str, kind: Kind) -> Opt {
+const fn setup_only(key: &'static str, kind: Kind, why: &'static str) -> Opt {
     Opt {
-        project: false,
+        refused: Some(why),
         ..opt(key, kind)
     }
 }
+
+const RUNS: &str = "it would run a program";
+const LEAKS: &str = "it could leak your API key";
 
 const fn bounded(key: &'static str, min: u64, max: u64) -> Opt {
     Opt {
@@ -275,9 +278,9 @@ const fn bounded(key: &'static str, min: u64, max: u64) -> Opt {
 /// Every option, in the order of `:help zen-options`.
 pub const OPTIONS: &[Opt] = &[
     opt("openrouter", Kind::Table),
-    setup_only("openrouter.base_url", Kind::String),
-    setup_only("openrouter.api_key_env", Kind::String),
-    setup_only("openrouter.api_key_cmd", Kind::Strings),
+    setup_only("openrouter.base_url", Kind::String, LEAKS),
+    setup_only("openrouter.api_key_env", Kind::String, LEAKS),
+    setup_only("openrouter.api_key_cmd", Kind::Strings, RUNS),
     opt("openrouter.default_model", Kind::String),
     opt("openrouter.temperature", Kind::Number),
     opt("openrouter.max_tokens", Kind::WholeNumber),
@@ -297,16 +300,20 @@ pub const OPTIONS: &[Opt] = &[
     opt("openrouter.catalogue_ttl_s", Kind::WholeNumber),
     opt("agents", Kind::Table),
     opt("agents.*", Kind::Table),
-    setup_only("agents.*.cmd", Kind::Strings),
+    setup_only("agents.*.cmd", Kind::Strings, RUNS),
     opt("agents.*.send_enter", Kind::Boolean),
     opt("references", Kind::Table),
     opt("references.max_file_bytes", Kind::WholeNumber),
     opt("references.max_image_bytes", Kind::WholeNumber),
     opt("tmux", Kind::Tmux),
-    setup_only("tmux_socket", Kind::String),
+    setup_only(
+        "tmux_socket",
+        Kind::String,
+        "it would point agents at another tmux server",
+    ),
     opt("layout", Kind::Layout),
-    setup_only("state_dir", Kind::String),
-    setup_only("binary", Kind::String),
+    setup_only("state_dir", Kind::String, "it would move your sessions"),
+    setup_only("binary", Kind::String, RUNS),
     opt("log_level", Kind::String),
 ];
 
@@ -331,6 +338,11 @@ pub fn generic_key(key: &str) -> String {
 /// The defaults as JSON (absent options as `null`), for the Lua check and the help.
 pub fn defaults_json() -> Json {
     serde_json::to_value(Config::default()).expect("the settings serialize")
+}
+
+/// The defaults and the option table, as `--schema` prints them for the Lua check.
+pub fn schema_json() -> Json {
+    serde_json::json!({"defaults": defaults_json(), "options": OPTIONS})
 }
 
 #[cfg(test)]
