@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context};
 use serde_json::Value as Json;
 
+// The one import from the rest of the crate: what a model id may be (pure rules, no I/O).
+use crate::openrouter::model_id;
+
 pub use check::check_project;
 pub use doc::defaults_doc;
 pub use schema::*;
@@ -106,10 +109,10 @@ impl OpenRouter {
             .map(|id| ("fallback_models", id));
         for (field, id) in std::iter::once(("default_model", &self.default_model)).chain(fallbacks)
         {
-            if let Err(why) = crate::openrouter::model_id::check(id) {
+            if let Err(why) = model_id::check(id) {
                 bail!(
                     "`openrouter.{field}` '{}' is not a model id ({why}); use one such as openai/gpt-4o",
-                    crate::openrouter::model_id::shown(id, 60)
+                    model_id::shown(id, 60)
                 );
             }
         }
