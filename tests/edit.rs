@@ -300,3 +300,76 @@ async fn pending_changes_are_dropped_with_a_notice_when_the_backend_restarts() {
     assert_eq!(nv.text(0).await + "\n", FILE);
     nv.quit().await;
 }
+
+/// A chat that answered `:2,3ZenSend` on src/lib.rs with a fenced block (prose around it).
+async fn answered_send(server: &FakeServer, nv: &Nvim, block: &str) {
+    server.push(sse(answer_body(
+        &["Try this:\n\n", block, "\nIt renames them.\n"],
+        1,
+        1,
+        0.0,
+    )));
+    nv.exec("ZenNew openrouter model=test/model name=target")
+        .await;
+    nv.exec("edit src/lib.rs").await;
+    nv.install_event_counter().await;
+    nv.exec("2,3ZenSend rename").await;
+    nv.wait_done(1, 10).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_puts_a_sent_blocks_answer_back_on_its_origin_lines() {
+    let (server, nv, _home) = project().await;
+    answered_send(&server, &nv, "```rust\nfn TWO() {}\nfn THREE() {}\n```\n").await;
+    assert!(nv.lua("return vim.b.zen_session ~= nil").await == serde_json::json!(true));
+    nv.exec("call search('fn TWO') | ZenApply").await;
+    assert_eq!(
+        nv.lua("return vim.fn.expand('%:t')").await,
+        "lib.rs",
+        "the origin file is shown"
+    );
+    assert_eq!(pending(&nv).await, 1);
+    nv.exec("ZenAccept").await;
+    assert_eq!(
+        nv.text(0).await,
+        "fn one() {}\nfn TWO() {}\nfn THREE() {}\nfn four() {}\nfn five() {}"
+    );
+    nv.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_named_by_the_model_is_not_opened_without_asking() {
+    let (server, nv, home) = project().await;
+    std::fs::write(home.path().join("proj/secret.rs"), "keep\n").unwrap();
+    server.push(sse(answer_body(
+        &["secret.rs\n```rust\nstolen\n```\n"],
+        1,
+        1,
+        0.0,
+    )));
+    nv.exec("ZenNew openrouter model=test/model name=target")
+        .await;
+    nv.type_prompt("hello").await;
+    nv.install_event_counter().await;
+    nv.exec("ZenSubmit").await;
+    nv.wait_done(1, 10).await;
+    nv.lua("_G.asked = {} vim.fn.confirm = function(q) table.insert(_G.asked, q) return 2 end vim.ui.input = function() end")
+        .await;
+    nv.exec("call search('stolen') | ZenApply").await;
+    let asked = nv.lua("return _G.asked[1]").await;
+    assert_eq!(
+        asked,
+        "zen: apply this block to secret.rs (named by the model)?"
+    );
+    assert_eq!(pending(&nv).await, 0, "declined: nothing proposed");
+    assert_eq!(
+        nv.lua("return vim.fn.bufloaded('secret.rs')").await,
+        0,
+        "nor read"
+    );
+    assert_eq!(
+        std::fs::read_to_string(home.path().join("proj/secret.rs")).unwrap(),
+        "keep\n"
+    );
+    nv.quit().await;
+}

@@ -254,6 +254,11 @@ function M.reject(all)
   return require("zen.review").reject(all)
 end
 
+--- `:ZenApply`: the code block under the cursor in a chat answer, as a pending change.
+function M.apply()
+  return require("zen.apply").apply()
+end
+
 --- `:ZenPending`: every pending change in the quickfix list.
 function M.pending()
   return require("zen.review").pending()

@@ -21,6 +21,7 @@ local function map_keys(buf)
   local opts = { buffer = buf, silent = true }
   vim.keymap.set("n", "<CR>", "<Cmd>ZenSubmit<CR>", vim.tbl_extend("force", opts, { desc = "zen: send" }))
   vim.keymap.set("i", "<C-s>", "<Esc><Cmd>ZenSubmit<CR>", vim.tbl_extend("force", opts, { desc = "zen: send" }))
+  vim.keymap.set("n", "ga", "<Cmd>ZenApply<CR>", vim.tbl_extend("force", opts, { desc = "zen: apply the code block" }))
 end
 
 --- Creates the chat buffer of session `id` (not shown yet) with `lines` and the model's answers
