@@ -24,6 +24,7 @@ mod support;
 
 mod arith;
 mod baseline;
+mod edit;
 mod memory;
 mod picker;
 mod probe;
@@ -161,5 +162,7 @@ async fn run(nvim: String) {
     };
     report.print();
     report.write_json();
+    eprintln!("bench: :ZenEdit, a 2,000-line rewrite (paced and full speed)");
+    edit::edit_bench().await;
     eprintln!("bench: done in {:.0} s", started.elapsed().as_secs_f64());
 }

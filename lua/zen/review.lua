@@ -31,13 +31,15 @@ local function notify(msg, level)
   vim.notify(msg, level or vim.log.levels.INFO)
 end
 
+--- The lines of `text` (a last line without a newline counts; no empty line after a final one).
 local function lines_of(text)
-  if text == "" then
-    return {}
+  local lines, rest = {}, 1
+  for line, after in text:gmatch("([^\n]*)\n()") do
+    lines[#lines + 1] = line
+    rest = after
   end
-  local lines = vim.split(text, "\n", { plain = true })
-  if lines[#lines] == "" then
-    table.remove(lines)
+  if rest <= #text then
+    lines[#lines + 1] = text:sub(rest)
   end
   return lines
 end
@@ -97,7 +99,32 @@ local function header(c)
   return ("zen · %s%s ·%s :ZenAccept / :ZenReject"):format(c.source, state, hunk_keys)
 end
 
+-- While an edit streams, a frame only extends the added lines: the new lines' virtual text is
+-- built once per line and set on one extmark (a 2,000-line rewrite stays cheap per frame).
+local function draw_streaming(c)
+  local _, last = rows(c)
+  if not last then
+    return
+  end
+  c.virt = c.virt or {}
+  local tab = string.rep(" ", vim.bo[c.buf].tabstop)
+  for i = #c.virt + 1, #c.new do
+    c.virt[i] = { { (c.new[i]:gsub("\t", tab)), "ZenDiffAdd" } }
+  end
+  if #c.virt == 0 then
+    return
+  end
+  local ok, id = pcall(api.nvim_buf_set_extmark, c.buf, ns_draw, last, 0, { id = c.stream_mark, virt_lines = c.virt })
+  if ok and not c.stream_mark then
+    c.stream_mark = id
+    table.insert(c.drawn, id)
+  end
+end
+
 local function draw(c)
+  if c.streaming and c.stream_base then
+    return draw_streaming(c)
+  end
   for _, id in ipairs(c.drawn or {}) do
     pcall(api.nvim_buf_del_extmark, c.buf, ns_draw, id)
   end
@@ -114,9 +141,16 @@ local function draw(c)
   end
   mark(first, { virt_lines = { { { header(c), "ZenReviewHeader" } } }, virt_lines_above = true })
   c.hunks = hunks(c)
+  if c.streaming then -- the old lines, once; the new ones come through draw_streaming
+    c.stream_base, c.stream_mark, c.virt = true, nil, nil
+    local _, last = rows(c)
+    mark(first, { end_row = last + 1, end_col = 0, hl_group = "ZenDiffDelete", hl_eol = true })
+    return draw_streaming(c)
+  end
   for _, h in ipairs(c.hunks) do
     local as, ac, bs, bc = h[1], h[2], h[3], h[4]
-    local added = virt(vim.list_slice(c.new, bs, bs + bc - 1), "ZenDiffAdd", c.buf)
+    local whole_new = bs == 1 and bc == #c.new and c.virt and #c.virt == bc
+    local added = whole_new and c.virt or virt(vim.list_slice(c.new, bs, bs + bc - 1), "ZenDiffAdd", c.buf)
     if ac > 0 then
       local top = first + as - 1
       mark(top, { end_row = top + ac, end_col = 0, hl_group = "ZenDiffDelete", hl_eol = true })
@@ -263,8 +297,14 @@ function M.stream(id, text, reset, done, note)
   if not c then
     return false
   end
-  c.raw = reset and text or (c.raw .. text)
-  c.new = lines_of(c.raw)
+  if reset or (c.raw ~= "" and c.raw:sub(-1) ~= "\n") then
+    c.raw = reset and text or (c.raw .. text)
+    c.new = lines_of(c.raw)
+    c.stream_base, c.virt = nil, nil -- redrawn whole
+  else -- whole lines so far: the new ones are appended
+    c.raw = c.raw .. text
+    vim.list_extend(c.new, lines_of(text))
+  end
   if done then
     c.streaming = false
     if type(note) == "string" and note ~= "" then
@@ -458,6 +498,7 @@ function M.hunk(action)
   else
     local at = bc > 0 and bs or bs + 1
     c.new = splice(c.new, at, bc, vim.list_slice(c.old, math.max(as, 1), math.max(as, 1) + ac - 1))
+    c.virt = nil -- the new lines changed: no cached virtual lines
   end
   if vim.deep_equal(c.old, c.new) then
     return finish(c, c.accepted_some and (action == "accept" and "accepted" or "partial") or "rejected")

@@ -67,7 +67,7 @@ pub async fn run(turn: EditTurn) {
     let error = stream(&turn, &live, &mut answer).await.err();
     live.done.store(true, Ordering::SeqCst);
     live.more.notify_one();
-    let _ = render.await;
+    let sent = render.await.unwrap_or_default();
 
     let stopped = turn.cancel.reason();
     let text = live.text.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -77,14 +77,18 @@ pub async fn run(turn: EditTurn) {
         (None, None) if !answer.finished => Some("error: truncated".into()),
         _ => None,
     };
-    save(&turn, &text, &answer, end.clone());
+    // The change is completed first: the user is waiting for it, the history save syncs to disk.
     if stopped.as_deref() != Some(GONE) {
         let code = super::code::extract(&text, true);
+        let (rest, reset) = match code.strip_prefix(sent.as_str()) {
+            Some(rest) => (rest.to_string(), false),
+            None => (code, true),
+        };
         let note = end.clone().map(Value::from).unwrap_or(Value::Nil);
         let args = vec![
             turn.review.into(),
-            code.into(),
-            true.into(),
+            rest.into(),
+            reset.into(),
             true.into(),
             note,
         ];
@@ -92,6 +96,7 @@ pub async fn run(turn: EditTurn) {
             tracing::warn!("ending edit {}: {e:#}", turn.review);
         }
     }
+    save(&turn, &text, &answer, end.clone());
     app.registry.end_turn(&turn.session);
     app.save_index().await;
     if let Some(e) = error.filter(|_| stopped.is_none()) {
@@ -160,13 +165,13 @@ async fn stream(
 
 /// Sends the code that arrived to the pending change, once per frame at most, one call in flight.
 /// Only what was added since the last call crosses, unless the code so far changed shape (a fence
-/// appeared after unfenced text): then all of it, replacing.
-async fn render_loop(ui: Ui, review: i64, live: Arc<Live>, cancel: Arc<Cancel>) {
+/// appeared after unfenced text): then all of it, replacing. Returns the code sent.
+async fn render_loop(ui: Ui, review: i64, live: Arc<Live>, cancel: Arc<Cancel>) -> String {
     let mut sent = String::new();
     loop {
         live.more.notified().await;
         if live.done.load(Ordering::SeqCst) {
-            return;
+            return sent;
         }
         let started = tokio::time::Instant::now();
         let text = live.text.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -187,7 +192,7 @@ async fn render_loop(ui: Ui, review: i64, live: Arc<Live>, cancel: Arc<Cancel>) 
                 Ok(Value::Boolean(true)) => {}
                 _ => {
                     cancel.cancel(GONE);
-                    return;
+                    return sent;
                 }
             }
             sent = code;
