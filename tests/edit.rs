@@ -107,6 +107,13 @@ async fn accepted_edit_replaces_exactly_its_range_and_one_undo_restores_it() {
         .clone();
     assert_eq!(row["name"], "edit-lib.rs");
     assert!(row["cost"].as_f64().unwrap() > 0.0);
+    let id = row["id"].as_str().unwrap();
+    let history =
+        std::fs::read_to_string(nv.state_dir.join(format!("history/{id}.jsonl"))).unwrap();
+    assert!(
+        history.contains("uppercase the names") && history.contains("fn FOUR() {}"),
+        "the prompt and the answer are saved: {history}"
+    );
     nv.quit().await;
 }
 
@@ -371,5 +378,42 @@ async fn a_file_named_by_the_model_is_not_opened_without_asking() {
         std::fs::read_to_string(home.path().join("proj/secret.rs")).unwrap(),
         "keep\n"
     );
+    nv.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_change_is_dropped_with_a_notice_when_its_buffer_is_unloaded() {
+    let (server, nv, _home) = project().await;
+    server.push(sse(answer_body(&["```\nfn TWO() {}\n```\n"], 1, 1, 0.0)));
+    nv.exec("2ZenEdit upper").await;
+    wait_streamed(&nv).await;
+    nv.exec("enew | bunload #").await;
+    nv.wait_note("dropped: its buffer was unloaded", 5).await;
+    assert_eq!(pending(&nv).await, 0);
+    nv.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_proposal_is_taken_whole_and_its_proposer_hears_always() {
+    let (_server, nv, home) = project().await;
+    nv.lua(
+        "_G.decided = {} \
+         require('zen.review').propose(0, { lines = {'new file'}, source = 'agent', whole = true, \
+           on_decide = function(d) table.insert(_G.decided, d) end })",
+    )
+    .await;
+    // The hunk key acts on the whole change: a whole proposal has no partial acceptance.
+    nv.exec("call cursor(5, 1) | exe \"normal gr\"").await;
+    assert_eq!(nv.lua("return _G.decided[1]").await, "rejected");
+    assert_eq!(nv.text(0).await + "\n", FILE);
+    nv.lua(
+        "require('zen.review').propose(0, { lines = {'new file'}, source = 'agent', whole = true, \
+           on_decide = function(d) table.insert(_G.decided, d) end })",
+    )
+    .await;
+    nv.exec("ZenAccept!").await;
+    assert_eq!(nv.lua("return _G.decided[2]").await, "always");
+    assert_eq!(nv.text(0).await, "new file");
+    assert_eq!(file_text(&home), FILE, "the user saves, not zen");
     nv.quit().await;
 }
