@@ -9,23 +9,17 @@
 local M = {}
 
 local ns_anchor = vim.api.nvim_create_namespace("zen_review_anchor")
-local ns_draw = vim.api.nvim_create_namespace("zen_review")
 local api = vim.api
+local view = require("zen.review_view")
 
 --- Buffer-local keys while a change is pending (documented in :help zen-review).
-M.keys = { accept = "ga", reject = "gr", next = "]h", prev = "[h" }
+M.keys = view.keys
 
 local changes = {} -- id -> change
 local next_id = 0
 local augroup = api.nvim_create_augroup("zen_review", { clear = true })
-
-local function set_highlights()
-  api.nvim_set_hl(0, "ZenDiffAdd", { link = "DiffAdd", default = true })
-  api.nvim_set_hl(0, "ZenDiffDelete", { link = "DiffDelete", default = true })
-  api.nvim_set_hl(0, "ZenReviewHeader", { link = "Comment", default = true })
-end
-set_highlights()
-api.nvim_create_autocmd("ColorScheme", { group = augroup, callback = set_highlights })
+view.set_highlights()
+api.nvim_create_autocmd("ColorScheme", { group = augroup, callback = view.set_highlights })
 
 local function notify(msg, level)
   vim.notify(msg, level or vim.log.levels.INFO)
@@ -73,99 +67,8 @@ local function intact(c)
   return vim.deep_equal(api.nvim_buf_get_lines(c.buf, first, last + 1, false), c.old)
 end
 
---- The change's hunks: { old_start, old_count, new_start, new_count } (1-based, as vim.diff).
-local function hunks(c)
-  if c.whole or c.streaming then
-    return { { 1, #c.old, 1, #c.new } }
-  end
-  local a = table.concat(c.old, "\n") .. "\n"
-  local b = table.concat(c.new, "\n") .. (#c.new > 0 and "\n" or "")
-  return vim.diff(a, b, { result_type = "indices" })
-end
-
-local function virt(lines, hl, buf)
-  local tab = string.rep(" ", vim.bo[buf].tabstop)
-  local out = {}
-  for _, l in ipairs(lines) do
-    table.insert(out, { { (l:gsub("\t", tab)), hl } })
-  end
-  return out
-end
-
-local function header(c)
-  local k = M.keys
-  local state = c.streaming and " · streaming… (:ZenStop keeps what arrived)" or (c.note and (" · " .. c.note) or "")
-  local hunk_keys = c.whole and "" or (" %s/%s hunk · %s %s jump ·"):format(k.accept, k.reject, k.next, k.prev)
-  return ("zen · %s%s ·%s :ZenAccept / :ZenReject"):format(c.source, state, hunk_keys)
-end
-
--- While an edit streams, a frame only extends the added lines: the new lines' virtual text is
--- built once per line and set on one extmark (a 2,000-line rewrite stays cheap per frame).
-local function draw_streaming(c)
-  local _, last = rows(c)
-  if not last then
-    return
-  end
-  c.virt = c.virt or {}
-  local tab = string.rep(" ", vim.bo[c.buf].tabstop)
-  for i = #c.virt + 1, #c.new do
-    c.virt[i] = { { (c.new[i]:gsub("\t", tab)), "ZenDiffAdd" } }
-  end
-  if #c.virt == 0 then
-    return
-  end
-  local ok, id = pcall(api.nvim_buf_set_extmark, c.buf, ns_draw, last, 0, { id = c.stream_mark, virt_lines = c.virt })
-  if ok and not c.stream_mark then
-    c.stream_mark = id
-    table.insert(c.drawn, id)
-  end
-end
-
 local function draw(c)
-  if c.streaming and c.stream_base then
-    return draw_streaming(c)
-  end
-  for _, id in ipairs(c.drawn or {}) do
-    pcall(api.nvim_buf_del_extmark, c.buf, ns_draw, id)
-  end
-  c.drawn = {}
-  local first = rows(c)
-  if not first then
-    return
-  end
-  local function mark(row, opts)
-    local ok, id = pcall(api.nvim_buf_set_extmark, c.buf, ns_draw, row, 0, opts)
-    if ok then
-      table.insert(c.drawn, id)
-    end
-  end
-  mark(first, { virt_lines = { { { header(c), "ZenReviewHeader" } } }, virt_lines_above = true })
-  c.hunks = hunks(c)
-  if c.streaming then -- the old lines, once; the new ones come through draw_streaming
-    c.stream_base, c.stream_mark, c.virt = true, nil, nil
-    local _, last = rows(c)
-    mark(first, { end_row = last + 1, end_col = 0, hl_group = "ZenDiffDelete", hl_eol = true })
-    return draw_streaming(c)
-  end
-  for _, h in ipairs(c.hunks) do
-    local as, ac, bs, bc = h[1], h[2], h[3], h[4]
-    local whole_new = bs == 1 and bc == #c.new and c.virt and #c.virt == bc
-    local added = whole_new and c.virt or virt(vim.list_slice(c.new, bs, bs + bc - 1), "ZenDiffAdd", c.buf)
-    if ac > 0 then
-      local top = first + as - 1
-      mark(top, { end_row = top + ac, end_col = 0, hl_group = "ZenDiffDelete", hl_eol = true })
-      if #added > 0 then
-        mark(top + ac - 1, { virt_lines = added })
-      end
-    elseif #added > 0 then
-      -- A pure insertion after old line `as` (0: before the first line).
-      if as == 0 then
-        mark(first, { virt_lines = added, virt_lines_above = true })
-      else
-        mark(first + as - 1, { virt_lines = added })
-      end
-    end
-  end
+  view.draw(c, rows(c))
 end
 
 local function has_changes(buf)
@@ -209,6 +112,10 @@ local function map(buf)
   key(M.keys.prev, function()
     M.jump(-1)
   end, "previous hunk")
+  if vim.b[buf].zen_review_watched then
+    return
+  end
+  vim.b[buf].zen_review_watched = true
   api.nvim_create_autocmd({ "BufUnload", "BufWipeout" }, {
     group = augroup,
     buffer = buf,
@@ -222,7 +129,7 @@ end
 local function finish(c, decision)
   changes[c.id] = nil
   if api.nvim_buf_is_valid(c.buf) then
-    pcall(api.nvim_buf_clear_namespace, c.buf, ns_draw, 0, -1)
+    pcall(api.nvim_buf_clear_namespace, c.buf, view.ns, 0, -1)
     pcall(api.nvim_buf_del_extmark, c.buf, ns_anchor, c.start_mark)
     pcall(api.nvim_buf_del_extmark, c.buf, ns_anchor, c.end_mark)
     for _, other in pairs(changes) do
