@@ -197,10 +197,10 @@ impl OpenRouter {
             .map(|id| ("fallback_models", id));
         for (field, id) in std::iter::once(("default_model", &self.default_model)).chain(fallbacks)
         {
-            if let Err(why) = crate::openrouter::model_id::check(id) {
+            if let Err(why) = crate::data::model_id::check(id) {
                 bail!(
                     "`openrouter.{field}` '{}' is not a model id ({why}); use one such as openai/gpt-4o",
-                    crate::openrouter::model_id::shown(id, 60)
+                    crate::data::model_id::shown(id, 60)
                 );
             }
         }

@@ -5,12 +5,12 @@
 mod agents;
 mod app;
 mod config;
+mod data;
 mod models;
 mod nvim;
 mod openrouter;
 mod prefs;
 mod refs;
-mod render;
 mod rpc;
 mod send;
 mod session;

@@ -9,9 +9,9 @@ use serde_json::{json, Value as Json};
 
 use crate::app::App;
 use crate::config::OpenRouter;
+use crate::data::model_id;
+use crate::data::{now, Message};
 use crate::openrouter::catalogue::{self, Catalogue, Source};
-use crate::openrouter::model_id;
-use crate::session::{now, Message};
 
 /// How long a catalogue fetch may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(15);
@@ -215,7 +215,7 @@ pub fn picker_rows(c: &Catalogue, recent: &[String]) -> Vec<Json> {
 /// Rough token count of a conversation (4 characters a token, as OpenRouter's docs estimate).
 pub fn estimate_tokens(messages: &[Message]) -> u64 {
     // Attachments count too: text by length, an image as about a thousand tokens.
-    let attachment = |a: &crate::session::Attachment| match (&a.text, &a.image_url) {
+    let attachment = |a: &crate::data::Attachment| match (&a.text, &a.image_url) {
         (Some(t), _) => t.chars().count() as u64 / 4 + 8,
         (None, Some(_)) => 1000,
         _ => 0,
@@ -264,7 +264,7 @@ pub fn preflight(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::Role;
+    use crate::data::Role;
 
     fn model(ctx: u64, reasoning: bool) -> catalogue::Model {
         catalogue::Model {

@@ -5,8 +5,11 @@ use nvim_rs::compat::tokio::Compat;
 use rmpv::Value;
 use serde_json::Value as Json;
 
-use crate::rpc::convert::{json_to_value, value_to_json};
-use crate::session::transcript::Rendered;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::data::code::CodeBuffer;
+use crate::data::transcript::{AnswerSpan, Rendered};
 
 /// The writer half of our RPC channel (stdout).
 pub type Writer = Compat<tokio::fs::File>;
@@ -21,7 +24,7 @@ pub struct ChatBuffer {
     pub lines: Vec<String>,
     /// Where the model's answers are, and their text.
     #[serde(default)]
-    pub answers: Vec<crate::session::transcript::AnswerSpan>,
+    pub answers: Vec<AnswerSpan>,
 }
 
 /// Typed wrappers around `require('zen.ui')`.
@@ -53,7 +56,7 @@ impl Ui {
         chat: &Rendered,
     ) -> anyhow::Result<i64> {
         let lines = Value::Array(chat.lines.iter().map(|l| Value::from(l.as_str())).collect());
-        let regions = json_to_value(serde_json::to_value(&chat.regions)?);
+        let regions = encode(&chat.regions)?;
         let buf = self
             .call(
                 "create_chat_buffer",
@@ -70,7 +73,7 @@ impl Ui {
         if value.is_nil() {
             return Ok(None);
         }
-        Ok(Some(serde_json::from_value(value_to_json(value))?))
+        Ok(Some(decode(value)?))
     }
 
     /// Appends `header` as a new turn and returns the extmark where the answer streams in.
@@ -91,7 +94,7 @@ impl Ui {
         footer: &str,
         lead: usize,
     ) -> anyhow::Result<bool> {
-        let info = json_to_value(serde_json::json!({"footer": footer, "lead": lead}));
+        let info = encode(&serde_json::json!({"footer": footer, "lead": lead}))?;
         let ok = self
             .call("end_answer", vec![buf.into(), mark.into(), info])
             .await?;
@@ -130,7 +133,7 @@ impl Ui {
 
     /// Opens `vim.ui.select` over the model catalogue (scheduled; returns at once).
     pub async fn show_model_picker(&self, payload: &Json) -> anyhow::Result<()> {
-        self.call("show_model_picker", vec![json_to_value(payload.clone())])
+        self.call("show_model_picker", vec![encode(payload)?])
             .await
             .map(drop)
     }
@@ -141,12 +144,12 @@ impl Ui {
     }
 
     /// The code buffer the user came from (`#buffer`, `#diagnostics`): name, lines, diagnostics.
-    pub async fn code_buffer(&self, buf: i64) -> anyhow::Result<Option<crate::refs::CodeBuffer>> {
+    pub async fn code_buffer(&self, buf: i64) -> anyhow::Result<Option<CodeBuffer>> {
         let value = self.call("code_buffer", vec![buf.into()]).await?;
         if value.is_nil() {
             return Ok(None);
         }
-        Ok(Some(serde_json::from_value(value_to_json(value))?))
+        Ok(Some(decode(value)?))
     }
 
     /// Types `text` as the prompt under the chat's last `## User` header.
@@ -176,11 +179,39 @@ impl Ui {
 
     /// Fires `User <name>` with `payload` (autocmd data on 0.8+, `require('zen').last_event()` everywhere).
     pub async fn emit(&self, name: &str, payload: &Json) {
-        if let Err(e) = self
-            .call("emit", vec![name.into(), json_to_value(payload.clone())])
-            .await
-        {
+        let sent = match encode(payload) {
+            Ok(p) => self.call("emit", vec![name.into(), p]).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
             tracing::warn!("emit {name} failed: {e:#}");
         }
+    }
+}
+
+/// A value as msgpack, with maps as maps (Lua wants tables with keys, not arrays).
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<Value> {
+    let bytes = rmp_serde::to_vec_named(value)?;
+    Ok(rmpv::decode::read_value(&mut &bytes[..])?)
+}
+
+/// A msgpack value from Neovim as `T`. Neovim strings may hold any bytes (a latin1 buffer):
+/// invalid UTF-8 becomes U+FFFD rather than refusing the whole value.
+pub fn decode<T: DeserializeOwned>(value: Value) -> anyhow::Result<T> {
+    Ok(rmpv::ext::from_value(valid_utf8(value))?)
+}
+
+fn valid_utf8(value: Value) -> Value {
+    match value {
+        Value::String(s) if s.as_str().is_none() => {
+            Value::from(String::from_utf8_lossy(s.as_bytes()).into_owned())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(valid_utf8).collect()),
+        Value::Map(m) => Value::Map(
+            m.into_iter()
+                .map(|(k, v)| (valid_utf8(k), valid_utf8(v)))
+                .collect(),
+        ),
+        other => other,
     }
 }

@@ -13,7 +13,7 @@ use crate::agents::tmux::{PaneState, Tmux};
 use crate::agents::{self, Kind};
 use crate::app::Shared;
 use crate::config::Config;
-use crate::session::{AgentMeta, SessionMeta};
+use crate::data::{AgentMeta, SessionMeta};
 
 const AGENT_KEYS: &[&str] = &["dir", "prompt", "model", "name", "worktree"];
 
@@ -102,7 +102,7 @@ pub async fn new_agent(app: &Shared, arg: Json) -> Reply {
         .filter(|p| !p.is_empty());
     let argv = agents::start_argv(kind, &cmd, model.as_deref(), prompt, cli_session.as_deref());
     let id = uuid::Uuid::new_v4().to_string();
-    let now = crate::session::now();
+    let now = crate::data::now();
     let meta = SessionMeta {
         id: id.clone(),
         kind: kind.name().into(),

@@ -8,7 +8,9 @@ use serde_json::{json, Value as Json};
 
 use super::{args, Reply};
 use crate::app::Shared;
-use crate::session::{submit, transcript, validate_name, SessionMeta};
+use crate::data::session::validate_name;
+use crate::data::{transcript, SessionMeta};
+use crate::session::submit;
 
 #[derive(Deserialize)]
 struct NewChat {
@@ -73,8 +75,8 @@ pub async fn create_chat(
     if model.trim().is_empty() {
         return Err("zen: model= is empty. Give a model id such as openai/gpt-4o.".into());
     }
-    crate::openrouter::model_id::check(&model)
-        .map_err(|why| crate::openrouter::model_id::refused(&model, "model=", &why))?;
+    crate::data::model_id::check(&model)
+        .map_err(|why| crate::data::model_id::refused(&model, "model=", &why))?;
     let temperature = args
         .get("temperature")
         .map(|t| parse_temperature(t))

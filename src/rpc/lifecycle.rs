@@ -4,11 +4,11 @@ use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
 use super::{args, Reply, PROTOCOL};
+use crate::app::registry::Registry;
 use crate::app::{ui_for, Ready, Shared};
 use crate::config::Config;
 use crate::nvim::Nvim;
 use crate::openrouter::{key, Client};
-use crate::session::registry::Registry;
 use crate::store::Store;
 
 #[derive(Deserialize)]
@@ -63,7 +63,7 @@ pub async fn hello(app: &Shared, nvim: Nvim, arg: Json) -> Reply {
     Ok(ours)
 }
 
-fn load_sessions(registry: &Registry, sessions: Vec<crate::session::SessionMeta>) {
+fn load_sessions(registry: &Registry, sessions: Vec<crate::data::SessionMeta>) {
     for meta in sessions {
         registry.insert(meta);
     }

@@ -9,10 +9,10 @@ use serde_json::{json, Value as Json};
 use super::chat::{target_session, Target};
 use super::{args, Reply};
 use crate::app::Shared;
+use crate::data::model_id;
+use crate::data::transcript;
 use crate::models;
 use crate::openrouter::catalogue::Source;
-use crate::openrouter::model_id;
-use crate::session::transcript;
 
 #[derive(Deserialize)]
 struct SetModel {

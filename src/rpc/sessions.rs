@@ -6,8 +6,8 @@ use serde_json::{json, Value as Json};
 use super::chat::target_session;
 use super::{args, Reply};
 use crate::app::Shared;
-use crate::session::transcript;
-use crate::session::{validate_agent_name, validate_name};
+use crate::data::session::{validate_agent_name, validate_name};
+use crate::data::transcript;
 
 /// Every session, most recent first, with what the picker shows.
 pub async fn list(app: &Shared) -> Reply {

@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use super::registry::Cancel;
-use super::transcript::{self, same_text};
 use super::turn::{self, Turn};
-use super::{Message, Role};
+use crate::app::registry::Cancel;
 use crate::app::Shared;
+use crate::data::transcript::{self, same_text};
+use crate::data::{Message, Role};
 use crate::refs;
 use crate::store::Record;
 

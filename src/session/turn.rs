@@ -7,15 +7,15 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::json;
 
-use super::registry::Cancel;
-use super::transcript::{usage_note, NOTE_PREFIX, REASONING_CLOSE, REASONING_OPEN};
-use super::{Message, Role, Usage};
+use crate::app::registry::Cancel;
 use crate::app::Shared;
 use crate::config::OpenRouter;
+use crate::data::transcript::{usage_note, NOTE_PREFIX, REASONING_CLOSE, REASONING_OPEN};
+use crate::data::{Message, Role, Usage};
 use crate::openrouter::client::ChatRequest;
 use crate::openrouter::stream::StreamEvent;
 use crate::openrouter::ChatError;
-use crate::render::{Renderer, BUFFER_CLOSED};
+use crate::session::render::{Renderer, BUFFER_CLOSED};
 use crate::store::Record;
 
 /// How often a long answer is saved while it streams.
@@ -156,7 +156,7 @@ pub async fn run(turn: Turn) {
             if let Some(u) = &answer.usage {
                 entry.meta.totals.add(u);
             }
-            entry.meta.updated = super::now();
+            entry.meta.updated = crate::data::now();
             entry.meta.totals.clone()
         })
         .unwrap_or_default();

@@ -10,8 +10,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::app::registry::Cancel;
 use crate::nvim::Ui;
-use crate::session::registry::Cancel;
 
 /// Why a turn stops when its buffer disappears under the renderer (as `buffer_closed` says it).
 pub const BUFFER_CLOSED: &str = "buffer closed";

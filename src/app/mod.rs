@@ -1,17 +1,19 @@
 //! The backend's shared state: settings, store, HTTP client, sessions, and the Neovim handle
 //! background tasks use. Everything but the registry is set once, at the handshake.
 
+pub mod registry;
+
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio_util::task::TaskTracker;
 
+use crate::app::registry::Registry;
 use crate::config::Config;
 use crate::nvim::{Nvim, Ui};
 use crate::openrouter::catalogue::Catalogue;
 use crate::openrouter::{key, ChatError, Client};
 use crate::prefs::Prefs;
-use crate::session::registry::Registry;
 use crate::store::Store;
 
 /// What exists once Neovim has said hello.
@@ -78,7 +80,7 @@ impl App {
     }
 
     /// Adds a new session: its history file (starting with its metadata), the registry, the index.
-    pub async fn add_session(&self, meta: crate::session::SessionMeta) -> Result<(), String> {
+    pub async fn add_session(&self, meta: crate::data::SessionMeta) -> Result<(), String> {
         let ready = self.ready()?;
         let id = meta.id.clone();
         let record = crate::store::Record::Meta { meta: meta.clone() };

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use tokio_util::sync::CancellationToken;
 
-use super::SessionMeta;
+use crate::data::SessionMeta;
 
 /// A running turn's cancel switch and the reason it was pulled.
 pub struct Cancel {
