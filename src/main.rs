@@ -4,6 +4,7 @@
 
 mod agents;
 mod app;
+mod chats;
 mod config;
 mod data;
 mod models;
@@ -13,7 +14,6 @@ mod prefs;
 mod refs;
 mod rpc;
 mod send;
-mod session;
 mod spend;
 mod store;
 

@@ -19,8 +19,6 @@ pub type Nvim = nvim_rs::Neovim<Writer>;
 /// A chat buffer as read back from Neovim.
 #[derive(serde::Deserialize)]
 pub struct ChatBuffer {
-    /// `b:zen_session`, when the buffer belongs to a session.
-    pub session: Option<String>,
     pub lines: Vec<String>,
     /// Where the model's answers are, and their text.
     #[serde(default)]

@@ -18,3 +18,22 @@ pub fn now() -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or(0)
 }
+
+/// Reads a map that Lua may have sent as `{}`, which crosses msgpack as an empty array.
+pub fn map_or_empty_list<'de, D, V>(de: D) -> Result<std::collections::HashMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: serde::de::DeserializeOwned,
+{
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum MapOrList<V> {
+        Map(std::collections::HashMap<String, V>),
+        List(Vec<V>),
+    }
+    match serde::Deserialize::deserialize(de)? {
+        MapOrList::Map(m) => Ok(m),
+        MapOrList::List(l) if l.is_empty() => Ok(Default::default()),
+        MapOrList::List(_) => Err(serde::de::Error::custom("expected a table of key=value")),
+    }
+}
