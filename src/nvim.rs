@@ -25,6 +25,65 @@ pub struct ChatBuffer {
     pub answers: Vec<AnswerSpan>,
 }
 
+/// A slice of a chat buffer (`read_chat` in `lua/zen/ui.lua`).
+#[derive(serde::Deserialize)]
+struct Slice {
+    tick: i64,
+    total: usize,
+    lines: Vec<String>,
+    /// With the first slice only.
+    #[serde(default)]
+    answers: Option<Vec<Extent>>,
+}
+
+/// An answer's rows and where its content is: row, byte column, end row, end byte column.
+#[derive(serde::Deserialize)]
+struct Extent {
+    first: usize,
+    last: usize,
+    #[serde(default)]
+    content: Option<(usize, usize, usize, usize)>,
+}
+
+impl Extent {
+    /// The answer with its content cut from `lines` (as `nvim_buf_get_text` would).
+    fn span(&self, lines: &[String]) -> AnswerSpan {
+        let content = match self.content {
+            Some((row, col, end_row, end_col)) if row <= end_row && end_row < lines.len() => {
+                let mut text = String::new();
+                for (r, line) in lines.iter().enumerate().take(end_row + 1).skip(row) {
+                    let from = if r == row { at_char(line, col) } else { 0 };
+                    let to = if r == end_row {
+                        at_char(line, end_col)
+                    } else {
+                        line.len()
+                    };
+                    text.push_str(line.get(from..to.max(from)).unwrap_or(""));
+                    if r < end_row {
+                        text.push('\n');
+                    }
+                }
+                text
+            }
+            _ => String::new(),
+        };
+        AnswerSpan {
+            first: self.first,
+            last: self.last,
+            content,
+        }
+    }
+}
+
+/// `col` moved back to a character boundary (lines with invalid UTF-8 were made valid).
+fn at_char(line: &str, col: usize) -> usize {
+    let mut col = col.min(line.len());
+    while !line.is_char_boundary(col) {
+        col -= 1;
+    }
+    col
+}
+
 /// Typed wrappers around `require('zen.ui')`.
 #[derive(Clone)]
 pub struct Ui {
@@ -65,13 +124,35 @@ impl Ui {
             .ok_or_else(|| anyhow::anyhow!("zen.ui.create_chat_buffer returned {buf}"))
     }
 
-    /// The lines and session id of a chat buffer; `None` when it is gone or unloaded.
+    /// The lines and answers of a chat buffer; `None` when it is gone or unloaded. Read in
+    /// slices of `SLICE` lines (nvim-rs decodes one reply in time that grows with its square),
+    /// again if the buffer changed in between; the answers' text is cut from the lines.
     pub async fn read_chat(&self, buf: i64) -> anyhow::Result<Option<ChatBuffer>> {
-        let value = self.call("read_chat", vec![buf.into()]).await?;
-        if value.is_nil() {
-            return Ok(None);
+        const SLICE: usize = 5000;
+        for _ in 0..3 {
+            let mut lines = Vec::new();
+            let (mut tick, mut extents) = (None, Vec::new());
+            loop {
+                let args = vec![buf.into(), lines.len().into(), SLICE.into()];
+                let value = self.call("read_chat", args).await?;
+                if value.is_nil() {
+                    return Ok(None);
+                }
+                let slice: Slice = decode(value)?;
+                if tick.is_some_and(|t| t != slice.tick) {
+                    break;
+                }
+                tick = Some(slice.tick);
+                extents.extend(slice.answers.unwrap_or_default());
+                let got = slice.lines.len();
+                lines.extend(slice.lines);
+                if got == 0 || lines.len() >= slice.total {
+                    let answers = extents.iter().map(|e| e.span(&lines)).collect();
+                    return Ok(Some(ChatBuffer { lines, answers }));
+                }
+            }
         }
-        Ok(Some(decode(value)?))
+        anyhow::bail!("the chat buffer {buf} kept changing while it was read")
     }
 
     /// Appends `header` as a new turn and returns the extmark where the answer streams in.
