@@ -4,17 +4,17 @@
 
 mod agents;
 mod app;
+mod chats;
 mod config;
+mod data;
 mod edit;
 mod models;
 mod nvim;
 mod openrouter;
 mod prefs;
 mod refs;
-mod render;
 mod rpc;
 mod send;
-mod session;
 mod spend;
 mod store;
 

@@ -2,6 +2,7 @@
 //! stale cache or the built-in list), the picker's rows, and the checks made before a request
 //! spends money.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,9 +10,9 @@ use serde_json::{json, Value as Json};
 
 use crate::app::App;
 use crate::config::OpenRouter;
+use crate::data::model_id;
+use crate::data::{now, Message};
 use crate::openrouter::catalogue::{self, Catalogue, Source};
-use crate::openrouter::model_id;
-use crate::session::{now, Message};
 
 /// How long a catalogue fetch may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(15);
@@ -32,7 +33,7 @@ pub async fn catalogue(app: &App, refresh: bool) -> Arc<Catalogue> {
     {
         return c.clone();
     }
-    let (cached, warning) = catalogue::read_cache(&ready.config.state_dir, &cfg.base_url);
+    let (cached, warning) = read_cache(&ready.config.state_dir, &cfg.base_url).await;
     if let Some(w) = warning {
         ready.ui.notify(&format!("zen: {w}."), "warn").await;
     }
@@ -98,7 +99,7 @@ pub async fn cached(app: &App) -> Option<Arc<Catalogue>> {
         return Some(c.clone());
     }
     let (cache, warning) =
-        catalogue::read_cache(&ready.config.state_dir, &ready.config.openrouter.base_url);
+        read_cache(&ready.config.state_dir, &ready.config.openrouter.base_url).await;
     if let Some(w) = warning {
         ready.ui.notify(&format!("zen: {w}."), "warn").await;
     }
@@ -115,10 +116,17 @@ pub async fn cached(app: &App) -> Option<Arc<Catalogue>> {
     Some(c)
 }
 
+/// Reads models.json off the async workers (it may be megabytes).
+async fn read_cache(dir: &Path, base_url: &str) -> (Option<catalogue::CacheFile>, Option<String>) {
+    let (dir, url) = (dir.to_path_buf(), base_url.to_string());
+    let read = tokio::task::spawn_blocking(move || catalogue::read_cache(&dir, &url));
+    read.await.unwrap_or((None, None))
+}
+
 /// Loads the catalogue in the background (for a later check or completion).
 pub fn warm(app: &crate::app::Shared) {
     let app = app.clone();
-    tokio::spawn(async move {
+    app.clone().tasks.spawn(async move {
         catalogue(&app, false).await;
     });
 }
@@ -133,7 +141,7 @@ fn builtin(problem: Option<String>) -> Catalogue {
 }
 
 async fn fetch(app: &App, cfg: &OpenRouter) -> Result<Vec<catalogue::Model>, String> {
-    let ready = app.ready()?;
+    let ready = app.ready().map_err(|e| e.to_string())?;
     let key = app.api_key(cfg).await.ok(); // the list is public; send the key when there is one
     let url = format!("{}/models", cfg.base_url.trim_end_matches('/'));
     let body = ready
@@ -141,8 +149,11 @@ async fn fetch(app: &App, cfg: &OpenRouter) -> Result<Vec<catalogue::Model>, Str
         .get(&url, key.as_ref(), FETCH_TIMEOUT)
         .await
         .map_err(|e| format!("fetching {url}: {e}"))?;
-    let (models, skipped) =
-        catalogue::parse_models(&body).map_err(|e| format!("reading {url}: {e:#}"))?;
+    // A catalogue is megabytes of JSON: parsed off the async workers.
+    let parsed = tokio::task::spawn_blocking(move || catalogue::parse_models(&body)).await;
+    let (models, skipped) = parsed
+        .map_err(|e| format!("reading {url}: {e}"))?
+        .map_err(|e| format!("reading {url}: {e:#}"))?;
     if skipped > 0 {
         tracing::warn!("catalogue: skipped {skipped} entries without an id");
     }
@@ -215,7 +226,7 @@ pub fn picker_rows(c: &Catalogue, recent: &[String]) -> Vec<Json> {
 /// Rough token count of a conversation (4 characters a token, as OpenRouter's docs estimate).
 pub fn estimate_tokens(messages: &[Message]) -> u64 {
     // Attachments count too: text by length, an image as about a thousand tokens.
-    let attachment = |a: &crate::session::Attachment| match (&a.text, &a.image_url) {
+    let attachment = |a: &crate::data::Attachment| match (&a.text, &a.image_url) {
         (Some(t), _) => t.chars().count() as u64 / 4 + 8,
         (None, Some(_)) => 1000,
         _ => 0,
@@ -264,7 +275,7 @@ pub fn preflight(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::Role;
+    use crate::data::Role;
 
     fn model(ctx: u64, reasoning: bool) -> catalogue::Model {
         catalogue::Model {

@@ -5,8 +5,11 @@ use nvim_rs::compat::tokio::Compat;
 use rmpv::Value;
 use serde_json::Value as Json;
 
-use crate::rpc::convert::{json_to_value, value_to_json};
-use crate::session::transcript::Rendered;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::data::code::CodeBuffer;
+use crate::data::transcript::{AnswerSpan, Rendered};
 
 /// The writer half of our RPC channel (stdout).
 pub type Writer = Compat<tokio::fs::File>;
@@ -16,12 +19,69 @@ pub type Nvim = nvim_rs::Neovim<Writer>;
 /// A chat buffer as read back from Neovim.
 #[derive(serde::Deserialize)]
 pub struct ChatBuffer {
-    /// `b:zen_session`, when the buffer belongs to a session.
-    pub session: Option<String>,
     pub lines: Vec<String>,
     /// Where the model's answers are, and their text.
     #[serde(default)]
-    pub answers: Vec<crate::session::transcript::AnswerSpan>,
+    pub answers: Vec<AnswerSpan>,
+}
+
+/// A slice of a chat buffer (`read_chat` in `lua/zen/ui.lua`).
+#[derive(serde::Deserialize)]
+struct Slice {
+    tick: i64,
+    total: usize,
+    lines: Vec<String>,
+    /// With the first slice only.
+    #[serde(default)]
+    answers: Option<Vec<Extent>>,
+}
+
+/// An answer's rows and where its content is: row, byte column, end row, end byte column.
+#[derive(serde::Deserialize)]
+struct Extent {
+    first: usize,
+    last: usize,
+    #[serde(default)]
+    content: Option<(usize, usize, usize, usize)>,
+}
+
+impl Extent {
+    /// The answer with its content cut from `lines` (as `nvim_buf_get_text` would).
+    fn span(&self, lines: &[String]) -> AnswerSpan {
+        let content = match self.content {
+            Some((row, col, end_row, end_col)) if row <= end_row && end_row < lines.len() => {
+                let mut text = String::new();
+                for (r, line) in lines.iter().enumerate().take(end_row + 1).skip(row) {
+                    let from = if r == row { at_char(line, col) } else { 0 };
+                    let to = if r == end_row {
+                        at_char(line, end_col)
+                    } else {
+                        line.len()
+                    };
+                    text.push_str(line.get(from..to.max(from)).unwrap_or(""));
+                    if r < end_row {
+                        text.push('\n');
+                    }
+                }
+                text
+            }
+            _ => String::new(),
+        };
+        AnswerSpan {
+            first: self.first,
+            last: self.last,
+            content,
+        }
+    }
+}
+
+/// `col` moved back to a character boundary (lines with invalid UTF-8 were made valid).
+fn at_char(line: &str, col: usize) -> usize {
+    let mut col = col.min(line.len());
+    while !line.is_char_boundary(col) {
+        col -= 1;
+    }
+    col
 }
 
 /// Typed wrappers around `require('zen.ui')`.
@@ -53,7 +113,7 @@ impl Ui {
         chat: &Rendered,
     ) -> anyhow::Result<i64> {
         let lines = Value::Array(chat.lines.iter().map(|l| Value::from(l.as_str())).collect());
-        let regions = json_to_value(serde_json::to_value(&chat.regions)?);
+        let regions = encode(&chat.regions)?;
         let buf = self
             .call(
                 "create_chat_buffer",
@@ -64,13 +124,35 @@ impl Ui {
             .ok_or_else(|| anyhow::anyhow!("zen.ui.create_chat_buffer returned {buf}"))
     }
 
-    /// The lines and session id of a chat buffer; `None` when it is gone or unloaded.
+    /// The lines and answers of a chat buffer; `None` when it is gone or unloaded. Read in
+    /// slices of `SLICE` lines (nvim-rs decodes one reply in time that grows with its square),
+    /// again if the buffer changed in between; the answers' text is cut from the lines.
     pub async fn read_chat(&self, buf: i64) -> anyhow::Result<Option<ChatBuffer>> {
-        let value = self.call("read_chat", vec![buf.into()]).await?;
-        if value.is_nil() {
-            return Ok(None);
+        const SLICE: usize = 5000;
+        for _ in 0..3 {
+            let mut lines = Vec::new();
+            let (mut tick, mut extents) = (None, Vec::new());
+            loop {
+                let args = vec![buf.into(), lines.len().into(), SLICE.into()];
+                let value = self.call("read_chat", args).await?;
+                if value.is_nil() {
+                    return Ok(None);
+                }
+                let slice: Slice = decode(value)?;
+                if tick.is_some_and(|t| t != slice.tick) {
+                    break;
+                }
+                tick = Some(slice.tick);
+                extents.extend(slice.answers.unwrap_or_default());
+                let got = slice.lines.len();
+                lines.extend(slice.lines);
+                if got == 0 || lines.len() >= slice.total {
+                    let answers = extents.iter().map(|e| e.span(&lines)).collect();
+                    return Ok(Some(ChatBuffer { lines, answers }));
+                }
+            }
         }
-        Ok(Some(serde_json::from_value(value_to_json(value))?))
+        anyhow::bail!("the chat buffer {buf} kept changing while it was read")
     }
 
     /// Appends `header` as a new turn and returns the extmark where the answer streams in.
@@ -91,7 +173,7 @@ impl Ui {
         footer: &str,
         lead: usize,
     ) -> anyhow::Result<bool> {
-        let info = json_to_value(serde_json::json!({"footer": footer, "lead": lead}));
+        let info = encode(&serde_json::json!({"footer": footer, "lead": lead}))?;
         let ok = self
             .call("end_answer", vec![buf.into(), mark.into(), info])
             .await?;
@@ -130,7 +212,7 @@ impl Ui {
 
     /// Opens `vim.ui.select` over the model catalogue (scheduled; returns at once).
     pub async fn show_model_picker(&self, payload: &Json) -> anyhow::Result<()> {
-        self.call("show_model_picker", vec![json_to_value(payload.clone())])
+        self.call("show_model_picker", vec![encode(payload)?])
             .await
             .map(drop)
     }
@@ -141,12 +223,12 @@ impl Ui {
     }
 
     /// The code buffer the user came from (`#buffer`, `#diagnostics`): name, lines, diagnostics.
-    pub async fn code_buffer(&self, buf: i64) -> anyhow::Result<Option<crate::refs::CodeBuffer>> {
+    pub async fn code_buffer(&self, buf: i64) -> anyhow::Result<Option<CodeBuffer>> {
         let value = self.call("code_buffer", vec![buf.into()]).await?;
         if value.is_nil() {
             return Ok(None);
         }
-        Ok(Some(serde_json::from_value(value_to_json(value))?))
+        Ok(Some(decode(value)?))
     }
 
     /// Types `text` as the prompt under the chat's last `## User` header.
@@ -185,11 +267,39 @@ impl Ui {
 
     /// Fires `User <name>` with `payload` (autocmd data on 0.8+, `require('zen').last_event()` everywhere).
     pub async fn emit(&self, name: &str, payload: &Json) {
-        if let Err(e) = self
-            .call("emit", vec![name.into(), json_to_value(payload.clone())])
-            .await
-        {
+        let sent = match encode(payload) {
+            Ok(p) => self.call("emit", vec![name.into(), p]).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = sent {
             tracing::warn!("emit {name} failed: {e:#}");
         }
+    }
+}
+
+/// A value as msgpack, with maps as maps (Lua wants tables with keys, not arrays).
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<Value> {
+    let bytes = rmp_serde::to_vec_named(value)?;
+    Ok(rmpv::decode::read_value(&mut &bytes[..])?)
+}
+
+/// A msgpack value from Neovim as `T`. Neovim strings may hold any bytes (a latin1 buffer):
+/// invalid UTF-8 becomes U+FFFD rather than refusing the whole value.
+pub fn decode<T: DeserializeOwned>(value: Value) -> anyhow::Result<T> {
+    Ok(rmpv::ext::from_value(valid_utf8(value))?)
+}
+
+fn valid_utf8(value: Value) -> Value {
+    match value {
+        Value::String(s) if s.as_str().is_none() => {
+            Value::from(String::from_utf8_lossy(s.as_bytes()).into_owned())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(valid_utf8).collect()),
+        Value::Map(m) => Value::Map(
+            m.into_iter()
+                .map(|(k, v)| (valid_utf8(k), valid_utf8(v)))
+                .collect(),
+        ),
+        other => other,
     }
 }

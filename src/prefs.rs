@@ -33,7 +33,7 @@ impl Prefs {
         match serde_json::from_str::<Prefs>(&text) {
             Ok(mut p) => {
                 // The file is the user's, but anything may have written it: keep only usable ids.
-                let usable = |id: &String| crate::openrouter::model_id::check(id).is_ok();
+                let usable = |id: &String| crate::data::model_id::check(id).is_ok();
                 p.default_model = p.default_model.filter(usable);
                 p.recent_models.retain(usable);
                 (p, None)

@@ -5,11 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::data::code::CodeBuffer;
 use base64::Engine;
-use serde::Deserialize;
 
+use crate::data::Attachment;
 use crate::openrouter::catalogue::Model;
-use crate::session::Attachment;
 
 /// A reference found in a prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,31 +83,6 @@ pub fn find(text: &str) -> Vec<Ref> {
         new
     });
     refs
-}
-
-/// The buffer the user came from, as Lua reads it for `#buffer` and `#diagnostics`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct CodeBuffer {
-    pub name: String,
-    #[serde(default)]
-    pub filetype: String,
-    #[serde(default)]
-    pub lines: Vec<String>,
-    #[serde(default)]
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-/// One `vim.diagnostic` entry.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Diagnostic {
-    pub lnum: u64,
-    #[serde(default)]
-    pub col: u64,
-    #[serde(default)]
-    pub severity: u8,
-    pub message: String,
-    #[serde(default)]
-    pub source: Option<String>,
 }
 
 /// Size limits (`references.*` options).

@@ -3,13 +3,7 @@
 
 use std::path::Path;
 
-/// A fenced block under a label; the fence is longer than any backtick run inside.
-pub fn fenced(label: &str, lang: &str, text: &str) -> String {
-    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest.max(2) + 1);
-    let newline = if text.ends_with('\n') { "" } else { "\n" };
-    format!("{label}\n{fence}{lang}\n{text}{newline}{fence}")
-}
+use crate::data::code::fenced;
 
 /// Where the code came from, as the label shows it: relative to the project root when inside
 /// it, else the full path.

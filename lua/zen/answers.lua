@@ -79,22 +79,16 @@ local function region_rows(mark)
   return r0, (c1 == 0 and r1 > r0) and r1 - 1 or r1
 end
 
-local function text_of(buf, ns, id)
-  local m = vim.api.nvim_buf_get_extmark_by_id(buf, ns, id, { details = true })
-  if not m[1] or not m[3] or not m[3].end_row then
-    return nil
-  end
-  local ok, lines = pcall(vim.api.nvim_buf_get_text, buf, m[1], m[2], m[3].end_row, m[3].end_col, {})
-  return ok and table.concat(lines, "\n") or nil
-end
-
---- The answers of `buf`, in buffer order: `{first, last, content}` (rows 0-based, inclusive).
-function M.read(buf)
+--- The answers of `buf`, in buffer order: `{first, last, content}` (rows 0-based, inclusive;
+--- `content`: where the model's text is, `{row, col, end_row, end_col}`).
+function M.extents(buf)
   local out = {}
   for _, mark in ipairs(vim.api.nvim_buf_get_extmarks(buf, M.ns_region, 0, -1, { details = true })) do
     local first, last = region_rows(mark)
     if first then
-      table.insert(out, { first = first, last = last, content = text_of(buf, M.ns_content, mark[1]) or "" })
+      local m = vim.api.nvim_buf_get_extmark_by_id(buf, M.ns_content, mark[1], { details = true })
+      local extent = (m[1] and m[3] and m[3].end_row) and { m[1], m[2], m[3].end_row, m[3].end_col } or nil
+      table.insert(out, { first = first, last = last, content = extent })
     end
   end
   return out

@@ -142,7 +142,7 @@ function M.apply()
     error("zen: :ZenApply works in a chat buffer, on a code block of an answer.", 0)
   end
   local row = api.nvim_win_get_cursor(0)[1] - 1
-  local answers = require("zen.answers").read(chat)
+  local answers = require("zen.answers").extents(chat)
   local answer
   for _, a in ipairs(answers) do
     if row >= a.first and row <= a.last then

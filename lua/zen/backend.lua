@@ -4,7 +4,7 @@ local config = require("zen.config")
 
 local M = {}
 
-M.PROTOCOL = 3
+M.PROTOCOL = 4
 
 local state = { chan = nil, pid = nil, stderr = {}, leaving = false }
 

@@ -50,7 +50,8 @@ end
 
 --- `:ZenSubmit`: sends the chat buffer's conversation.
 function M.submit(buf)
-  return backend.request("submit", { buf = buf or vim.api.nvim_get_current_buf(), origin = ui.origin_buffer() })
+  buf = buf or vim.api.nvim_get_current_buf()
+  return backend.request("submit", { buf = buf, session = vim.b[buf].zen_session, origin = ui.origin_buffer() })
 end
 
 --- `:ZenSend`: sends `sel` (see zen.send) to a session; asks which one when there is no obvious

@@ -66,17 +66,23 @@ function M.create_chat_buffer(id, name, lines, regions)
   return buf
 end
 
---- The session id, lines and answers (rows and the model's text, see zen.answers.read) of a chat
---- buffer; nil when it is gone or unloaded.
-function M.read_chat(buf)
+--- `count` lines of a chat buffer from row `first` (0-based), its changedtick and line count,
+--- and with the first slice where the answers and their content are (rows, byte columns: the
+--- backend cuts the content from the lines, so no text crosses twice). The backend reads a big
+--- chat in slices: nvim-rs decodes one huge reply in time that grows with its square.
+function M.read_chat(buf, first, count)
   if not (vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)) then
     return nil
   end
-  return {
-    session = vim.b[buf].zen_session,
-    lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false),
-    answers = answers.read(buf),
+  local out = {
+    tick = vim.api.nvim_buf_get_changedtick(buf),
+    total = vim.api.nvim_buf_line_count(buf),
+    lines = vim.api.nvim_buf_get_lines(buf, first, first + count, false),
   }
+  if first == 0 then
+    out.answers = answers.extents(buf)
+  end
+  return out
 end
 
 --- Types `text` as the prompt: under the last `## User` header (after what is typed there), or

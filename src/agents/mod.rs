@@ -13,6 +13,8 @@
 //! known id, the CLI's own picker opens. Permission-skipping flags are never added.
 
 pub mod codex;
+pub mod ids;
+pub mod sessions;
 pub mod tmux;
 pub mod worktree;
 

@@ -16,7 +16,7 @@ use anyhow::{anyhow, bail, Context};
 use serde_json::Value as Json;
 
 // The one import from the rest of the crate: what a model id may be (pure rules, no I/O).
-use crate::openrouter::model_id;
+use crate::data::model_id;
 
 pub use check::check_project;
 pub use doc::defaults_doc;

@@ -3,11 +3,14 @@
 //! history holds every edit's prompt and answer.
 
 pub mod code;
+mod start;
 pub mod turn;
+
+pub use start::start;
 
 use serde::Deserialize;
 
-use crate::session::{Message, Role};
+use crate::data::{Message, Role};
 
 /// What Lua captured for an edit.
 #[derive(Debug, Deserialize)]
@@ -61,15 +64,27 @@ pub fn messages(c: &Capture) -> Vec<Message> {
     let mut prompt = format!("{}\n\n", c.instruction.trim());
     if !c.before.is_empty() {
         let above = format!("context above (keep it; do not repeat it), {label}");
-        prompt.push_str(&crate::send::fenced(&above, lang, &c.before.join("\n")));
+        prompt.push_str(&crate::data::code::fenced(
+            &above,
+            lang,
+            &c.before.join("\n"),
+        ));
         prompt.push_str("\n\n");
     }
     let replace = format!("lines to replace: {label}");
-    prompt.push_str(&crate::send::fenced(&replace, lang, &c.lines.join("\n")));
+    prompt.push_str(&crate::data::code::fenced(
+        &replace,
+        lang,
+        &c.lines.join("\n"),
+    ));
     if !c.after.is_empty() {
         prompt.push_str("\n\n");
         let below = format!("context below (keep it; do not repeat it), {label}");
-        prompt.push_str(&crate::send::fenced(&below, lang, &c.after.join("\n")));
+        prompt.push_str(&crate::data::code::fenced(
+            &below,
+            lang,
+            &c.after.join("\n"),
+        ));
     }
     if !c.diagnostics.is_empty() {
         prompt.push_str("\n\nDiagnostics in these lines:");
@@ -117,6 +132,6 @@ mod tests {
         assert_eq!(session_name("/p/src/lib.rs"), "edit-lib.rs");
         assert_eq!(session_name("/p/my file (1).rs"), "edit-my-file--1-.rs");
         assert_eq!(session_name(""), "edit-buffer");
-        crate::session::validate_name(&session_name("/p/.hidden")).unwrap();
+        crate::data::session::validate_name(&session_name("/p/.hidden")).unwrap();
     }
 }

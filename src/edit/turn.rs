@@ -9,18 +9,18 @@ use futures::StreamExt;
 use rmpv::Value;
 use tokio::sync::Notify;
 
+use crate::app::registry::{Cancel, End};
 use crate::app::Shared;
+use crate::chats::render::FRAME;
 use crate::config::OpenRouter;
+use crate::data::{Message, Role, Usage};
 use crate::nvim::Ui;
 use crate::openrouter::client::ChatRequest;
 use crate::openrouter::stream::StreamEvent;
-use crate::render::FRAME;
-use crate::session::registry::Cancel;
-use crate::session::{Message, Role, Usage};
 use crate::store::Record;
 
 /// Why an edit stops when the user rejected it (or unloaded its buffer) while it streamed.
-const GONE: &str = "change gone";
+const GONE: End = End::BufferClosed;
 
 /// Everything an edit needs, captured when the user asked.
 pub struct EditTurn {
@@ -72,13 +72,13 @@ pub async fn run(turn: EditTurn) {
     let stopped = turn.cancel.reason();
     let text = live.text.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let end = match (&stopped, &error) {
-        (Some(r), _) => Some(r.clone()),
+        (Some(r), _) => Some(r.as_str().to_string()),
         (None, Some(e)) => Some(format!("error: {}", e.kind())),
         (None, None) if !answer.finished => Some("error: truncated".into()),
         _ => None,
     };
     // The change is completed first: the user is waiting for it, the history save syncs to disk.
-    if stopped.as_deref() != Some(GONE) {
+    if stopped != Some(GONE) {
         let code = super::code::extract(&text, true);
         let (rest, reset) = match code.strip_prefix(sent.as_str()) {
             Some(rest) => (rest.to_string(), false),
@@ -207,7 +207,7 @@ fn save(turn: &EditTurn, text: &str, answer: &Answer, end: Option<String>) {
     if let Some(usage) = &answer.usage {
         turn.app.registry.with(&turn.session, |e| {
             e.meta.totals.add(usage);
-            e.meta.updated = crate::session::now();
+            e.meta.updated = crate::data::now();
         });
         if let Err(e) =
             crate::spend::record(&ready.config.state_dir, &turn.session, &turn.model, usage)

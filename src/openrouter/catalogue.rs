@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::model_id;
+use crate::data::model_id;
 
 /// One model, as much as the editor needs of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

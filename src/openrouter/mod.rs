@@ -5,7 +5,6 @@ pub mod catalogue;
 pub mod client;
 pub mod error;
 pub mod key;
-pub mod model_id;
 pub mod redact;
 pub mod retry;
 pub mod sse;

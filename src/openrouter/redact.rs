@@ -23,7 +23,7 @@ pub fn redact(text: &str, key: Option<&str>) -> String {
 /// whitespace as one space, other control characters escaped), at most 300 characters.
 pub fn server_text(text: &str, key: Option<&str>) -> String {
     let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    super::model_id::shown(&redact(&one_line, key), 300)
+    crate::data::model_id::shown(&redact(&one_line, key), 300)
 }
 
 /// Replaces the token after every (case-insensitive) `Bearer` followed by blanks.

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::sse::Framer;
 use super::ChatError;
-use crate::session::Usage;
+use crate::data::Usage;
 
 /// Something a chunk said.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,56 +1,49 @@
-//! The msgpack-RPC surface: one place maps method names to handlers (one file per group).
+//! The msgpack-RPC edge: each request is decoded once into its typed argument struct, calls one
+//! service function, and its result (or the error's one line, `zen: ...`) is encoded as the reply.
+//! No logic lives here.
 //!
-//! Requests from Lua run as their own tasks (nvim-rs spawns them), so a handler may call back
+//! Requests from Lua run as their own tasks (nvim-rs spawns them), so a service may call back
 //! into Neovim. Notifications are handled inline by nvim-rs: they only spawn work and return.
-
-pub mod agent_ids;
-pub mod agents;
-pub mod chat;
-pub mod convert;
-pub mod edit;
-pub mod lifecycle;
-pub mod models;
-pub mod send;
-pub mod sessions;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use rmpv::Value;
 use serde::de::DeserializeOwned;
-use serde_json::Value as Json;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-use crate::app::{App, Shared};
-use crate::nvim::{Nvim, Writer};
-use convert::{json_to_value, value_to_json};
+use crate::agents::sessions as agents;
+use crate::app::{lifecycle, App, Error, Shared, Which};
+use crate::chats::{create, model, send, sessions};
+use crate::edit;
+use crate::nvim::{decode, encode, Nvim, Writer};
 
-/// Bumped whenever a request, its arguments or `lua/zen/ui.lua` change incompatibly.
-pub const PROTOCOL: u64 = 3;
+pub use crate::app::lifecycle::PROTOCOL;
 
-/// What a handler returns: a JSON result, or one line for the user (`zen: ...`).
-pub type Reply = Result<Json, String>;
-
-/// Decodes a request's argument table.
-pub fn args<T: DeserializeOwned>(json: Json) -> Result<T, String> {
-    let json = if json.is_null() || json.as_array().is_some_and(|a| a.is_empty()) {
-        Json::Object(Default::default())
-    } else {
-        json
+/// Decodes a request's argument table (a Lua `{}` or nothing counts as an empty table).
+fn args<T: DeserializeOwned>(arg: Option<Value>) -> Result<T, Error> {
+    let arg = match arg {
+        None | Some(Value::Nil) => Value::Map(vec![]),
+        Some(Value::Array(a)) if a.is_empty() => Value::Map(vec![]),
+        Some(v) => v,
     };
-    serde_json::from_value(json).map_err(|e| format!("zen: bad request arguments ({e})."))
+    decode(arg).map_err(|e| Error::refused(format!("bad request arguments ({e:#}).")))
 }
 
-/// Reads a map that Lua may have sent as `{}`, which crosses as an empty array.
-pub fn map_or_empty_list<'de, D, V>(de: D) -> Result<std::collections::HashMap<String, V>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    V: DeserializeOwned,
-{
-    use serde::Deserialize;
-    match Json::deserialize(de)? {
-        Json::Array(a) if a.is_empty() => Ok(Default::default()),
-        other => serde_json::from_value(other).map_err(serde::de::Error::custom),
-    }
+/// The reply to Lua: the value, or the error's one line.
+fn reply<T: Serialize>(name: &str, result: Result<T, Error>) -> Result<Value, Value> {
+    let encoded = result.and_then(|v| encode(&v).map_err(|e| Error::refused(format!("{e:#}."))));
+    encoded.map_err(|e| {
+        tracing::info!("{name} refused: {e}");
+        Value::from(e.to_string())
+    })
+}
+
+/// A notification's argument: `buffer_closed {buf}`.
+#[derive(Deserialize)]
+struct Buf {
+    buf: i64,
 }
 
 #[derive(Clone)]
@@ -65,61 +58,75 @@ impl nvim_rs::Handler for Handler {
     async fn handle_request(
         &self,
         name: String,
-        args: Vec<Value>,
+        args_in: Vec<Value>,
         nvim: Nvim,
     ) -> Result<Value, Value> {
-        let arg = args
-            .into_iter()
-            .next()
-            .map(value_to_json)
-            .unwrap_or(Json::Null);
+        let arg = args_in.into_iter().next();
         let app = &self.app;
         if name != "hello" {
             // Another editor on the same state_dir may have added, killed or renamed sessions.
             app.refresh_index().await;
         }
-        let reply = match name.as_str() {
-            "hello" => lifecycle::hello(app, nvim, arg).await,
-            "health" => lifecycle::health(app).await,
-            "new_chat" => chat::new_chat(app, arg).await,
-            "new_agent" => agents::new_agent(app, arg).await,
-            "submit" => chat::submit(app, arg).await,
-            "stop" => chat::stop(app, arg).await,
-            "set_model" => models::set_model(app, arg).await,
-            "model_ids" => models::model_ids(app).await,
-            "send" => send::send(app, arg).await,
-            "list" => sessions::list(app).await,
-            "open" => sessions::open(app, arg).await,
-            "kill" => sessions::kill(app, arg).await,
-            "rename" => sessions::rename(app, arg).await,
-            "usage" => models::usage(app).await,
-            "edit" => edit::edit(app, arg).await,
-            _ => Err(format!(
-                "zen: the backend has no request '{name}'. Plugin and backend differ: rebuild with `cargo build --release`."
-            )),
-        };
-        if let Err(message) = &reply {
-            tracing::info!("{name} refused: {message}");
+        match name.as_str() {
+            "hello" => match args(arg) {
+                Ok(hello) => reply(&name, lifecycle::hello(app, nvim, hello).await),
+                Err(e) => reply::<()>(&name, Err(e)),
+            },
+            "health" => reply(&name, lifecycle::health(app).await),
+            "new_chat" => reply(&name, on(arg, |r| create::new_chat(app, r)).await),
+            "new_agent" => reply(&name, on(arg, |r| agents::new_agent(app, r)).await),
+            "submit" => reply(
+                &name,
+                on(arg, |r| async { Ok(json!({"id": create::submit(app, r).await?})) }).await,
+            ),
+            "stop" => reply(
+                &name,
+                args::<Which>(arg).and_then(|w| Ok(json!({"stopped": create::stop(app, &w)?}))),
+            ),
+            "set_model" => reply(&name, on(arg, |r| model::set_model(app, r)).await),
+            "model_ids" => reply(&name, Ok(model::model_ids(app).await)),
+            "send" => reply(&name, on(arg, |r| send::send(app, r)).await),
+            "list" => reply(&name, Ok(sessions::list(app).await)),
+            "open" => reply(&name, on(arg, |w: Which| async move { sessions::open(app, &w).await }).await),
+            "kill" => reply(&name, on(arg, |k| async move { sessions::kill(app, &k).await }).await),
+            "rename" => reply(&name, on(arg, |r| async move { sessions::rename(app, &r).await }).await),
+            "usage" => reply(&name, model::usage(app).await),
+            "edit" => reply(&name, on(arg, |c| edit::start(app, c)).await),
+            _ => reply::<()>(&name, Err(Error::refused(format!(
+                "the backend has no request '{name}'. Plugin and backend differ: rebuild with `cargo build --release`."
+            )))),
         }
-        reply.map(json_to_value).map_err(Value::from)
     }
 
-    async fn handle_notify(&self, name: String, args: Vec<Value>, _nvim: Nvim) {
-        let arg = args
-            .into_iter()
-            .next()
-            .map(value_to_json)
-            .unwrap_or(Json::Null);
+    async fn handle_notify(&self, name: String, args_in: Vec<Value>, _nvim: Nvim) {
+        let arg = args_in.into_iter().next();
+        let app = &self.app;
         // Handled inline by nvim-rs: spawn anything slow.
-        match name.as_str() {
-            "buffer_closed" => sessions::buffer_closed(&self.app, arg),
-            "pick_model" => models::pick_model(&self.app, arg),
-            "credit" => models::credit(&self.app),
-            "agent_started" => agents::agent_started(&self.app, arg),
-            "agent_exited" => agents::agent_exited(&self.app, arg),
-            _ => tracing::warn!("unknown notification {name}"),
+        let decoded = match name.as_str() {
+            "buffer_closed" => args(arg).map(|b: Buf| sessions::buffer_closed(app, b.buf)),
+            "pick_model" => args(arg).map(|p| model::pick_model(app, p)),
+            "credit" => {
+                model::credit(app);
+                Ok(())
+            }
+            "agent_started" => args(arg).map(|s| agents::agent_started(app, s)),
+            "agent_exited" => args(arg).map(|x| agents::agent_exited(app, x)),
+            _ => Err(Error::refused(format!("unknown notification {name}"))),
+        };
+        if let Err(e) = decoded {
+            tracing::warn!("{name}: {e}");
         }
     }
+}
+
+/// Decodes `arg` as the request `T` and runs `service` on it.
+async fn on<T, R, F, Fut>(arg: Option<Value>, service: F) -> Result<R, Error>
+where
+    T: DeserializeOwned,
+    F: FnOnce(T) -> Fut,
+    Fut: std::future::Future<Output = Result<R, Error>>,
+{
+    service(args(arg)?).await
 }
 
 /// Serves the Neovim that started us over stdio until it goes away, then stops cleanly.

@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use anyhow::Context;
 
 use super::{Loaded, Record};
-use crate::session::{Message, Role};
+use crate::data::{Message, Role};
 
 /// The session's history file is gone: it was killed (here or in another editor).
 #[derive(Debug, thiserror::Error)]

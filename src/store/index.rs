@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::{lock, write_atomic};
-use crate::session::{SessionMeta, Totals};
+use crate::data::{SessionMeta, Totals};
 
 /// What identifies one version of the file.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -135,7 +135,7 @@ impl Index {
             Err(_) if path.is_dir() => "is a directory".to_string(),
             Err(e) => return Err(anyhow::anyhow!("reading {}: {e}", path.display())),
         };
-        let aside = path.with_extension(format!("json.corrupt-{}", crate::session::now()));
+        let aside = path.with_extension(format!("json.corrupt-{}", crate::data::now()));
         let list = self.rebuild();
         let mut warning = match fs::rename(path, &aside) {
             Ok(()) => format!(

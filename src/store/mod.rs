@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub use history::is_gone;
 
-use crate::session::{Message, SessionMeta};
+use crate::data::{Message, SessionMeta};
 
 /// One line of a history file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -146,7 +146,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::Role;
+    use crate::data::Role;
 
     fn with_meta(dir: &Path, id: &str) -> Store {
         let store = Store::open(dir).unwrap();

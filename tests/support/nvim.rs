@@ -122,7 +122,7 @@ impl Nvim {
     /// Runs Lua and returns its value as JSON; panics on error.
     pub async fn lua(&self, code: &str) -> Json {
         match self.api.exec_lua(code, vec![]).await {
-            Ok(v) => to_json(v),
+            Ok(v) => rmpv::ext::from_value(v).unwrap_or_else(|e| panic!("lua value: {e}\n{code}")),
             Err(e) => panic!("lua failed: {e}\n{code}"),
         }
     }
@@ -228,32 +228,6 @@ impl Nvim {
     pub async fn quit(mut self) {
         let _ = self.api.command("qa!").await;
         let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
-    }
-}
-
-fn to_json(v: Value) -> Json {
-    match v {
-        Value::Nil => Json::Null,
-        Value::Boolean(b) => Json::Bool(b),
-        Value::Integer(i) => i.as_i64().map(Json::from).unwrap_or(Json::Null),
-        Value::F32(f) => serde_json::Number::from_f64(f as f64).map_or(Json::Null, Json::Number),
-        Value::F64(f) => serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number),
-        Value::String(s) => Json::String(s.into_str().unwrap_or_default()),
-        Value::Binary(b) => Json::String(String::from_utf8_lossy(&b).into_owned()),
-        Value::Array(a) => Json::Array(a.into_iter().map(to_json).collect()),
-        Value::Map(m) => Json::Object(
-            m.into_iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str()
-                            .map(String::from)
-                            .unwrap_or_else(|| k.to_string()),
-                        to_json(v),
-                    )
-                })
-                .collect(),
-        ),
-        Value::Ext(_, b) => rmpv::decode::read_value(&mut &b[..]).map_or(Json::Null, to_json),
     }
 }
 

@@ -7,15 +7,15 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::json;
 
-use super::registry::Cancel;
-use super::transcript::{usage_note, NOTE_PREFIX, REASONING_CLOSE, REASONING_OPEN};
-use super::{Message, Role, Usage};
+use super::render::Renderer;
+use crate::app::registry::{Cancel, End};
 use crate::app::Shared;
 use crate::config::OpenRouter;
+use crate::data::transcript::{usage_note, NOTE_PREFIX, REASONING_CLOSE, REASONING_OPEN};
+use crate::data::{Message, Role, Usage};
 use crate::openrouter::client::ChatRequest;
 use crate::openrouter::stream::StreamEvent;
 use crate::openrouter::ChatError;
-use crate::render::{Renderer, BUFFER_CLOSED};
 use crate::store::Record;
 
 /// How often a long answer is saved while it streams.
@@ -139,7 +139,7 @@ pub async fn run(turn: Turn) {
 
     // What ended the turn, as a note under the answer and as the history record's `end`.
     let end = match (&error, &stop_reason) {
-        (_, Some(reason)) => Some(reason.clone()),
+        (_, Some(reason)) => Some(reason.as_str().to_string()),
         (Some(e), None) => Some(format!("error: {}", e.kind())),
         (None, None) if !answer.done && answer.finish.is_none() => Some("error: truncated".into()),
         _ => None,
@@ -156,7 +156,7 @@ pub async fn run(turn: Turn) {
             if let Some(u) = &answer.usage {
                 entry.meta.totals.add(u);
             }
-            entry.meta.updated = super::now();
+            entry.meta.updated = crate::data::now();
             entry.meta.totals.clone()
         })
         .unwrap_or_default();
@@ -173,7 +173,7 @@ pub async fn run(turn: Turn) {
 
     let mut notes = Vec::new();
     if let Some(reason) = &stop_reason {
-        notes.push(format!("{NOTE_PREFIX} {reason}"));
+        notes.push(format!("{NOTE_PREFIX} {}", reason.as_str()));
     }
     if let Some(text) = &error_text {
         notes.push(format!(
@@ -222,8 +222,7 @@ pub async fn run(turn: Turn) {
     );
     if let Some(text) = &error_text {
         ui.notify(text, "error").await;
-    } else if (stats.buffer_gone && stop_reason.is_none())
-        || stop_reason.as_deref() == Some(BUFFER_CLOSED)
+    } else if (stats.buffer_gone && stop_reason.is_none()) || stop_reason == Some(End::BufferClosed)
     {
         ui.notify("zen: the chat buffer went away mid-answer; what arrived is saved. :ZenList reopens it.", "warn").await;
     }
@@ -233,7 +232,7 @@ pub async fn run(turn: Turn) {
         &json!({
             "session": turn.session, "name": turn.name, "model": turn.model,
             "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
-            "cost": usage.cost, "error": error_text, "stopped": stop_reason,
+            "cost": usage.cost, "error": error_text, "stopped": stop_reason.map(End::as_str),
             "session_cost": totals.cost, "flushes": stats.flushes,
         }),
     )

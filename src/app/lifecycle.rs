@@ -3,23 +3,25 @@
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
-use super::{args, Reply, PROTOCOL};
-use crate::app::{ui_for, Ready, Shared};
+use super::registry::Registry;
+use super::{Error, Ready, Result, Shared};
 use crate::config::Config;
-use crate::nvim::Nvim;
+use crate::nvim::{Nvim, Ui};
 use crate::openrouter::{key, Client};
-use crate::session::registry::Registry;
 use crate::store::Store;
 
+/// Bumped whenever a request, its arguments or `lua/zen/ui.lua` change incompatibly.
+pub const PROTOCOL: u64 = 4;
+
+/// The handshake's arguments.
 #[derive(Deserialize)]
-struct Hello {
+pub struct Hello {
     protocol: u64,
     config: Json,
 }
 
 /// Checks the protocol, takes the settings, opens the store and loads the session list.
-pub async fn hello(app: &Shared, nvim: Nvim, arg: Json) -> Reply {
-    let hello: Hello = args(arg)?;
+pub async fn hello(app: &Shared, nvim: Nvim, hello: Hello) -> Result<Json> {
     let ours = json!({"protocol": PROTOCOL, "version": env!("CARGO_PKG_VERSION"), "pid": std::process::id()});
     if hello.protocol != PROTOCOL {
         return Ok(ours); // Lua compares and tells the user to rebuild
@@ -27,17 +29,17 @@ pub async fn hello(app: &Shared, nvim: Nvim, arg: Json) -> Reply {
     if app.ready().is_ok() {
         return Ok(ours);
     }
-    let config = Config::from_json(hello.config).map_err(|e| format!("zen: {e:#}."))?;
-    let store = Store::open(&config.state_dir).map_err(|e| format!("zen: {e:#}."))?;
-    let client = Client::new(&config.openrouter)
-        .map_err(|e| format!("zen: building the HTTP client: {e:#}."))?;
+    let config = Config::from_json(hello.config).map_err(|e| Error::refused(format!("{e:#}.")))?;
+    let store = Store::open(&config.state_dir).map_err(|e| Error::refused(format!("{e:#}.")))?;
+    let client =
+        Client::new(&config.openrouter).map_err(|e| Error::io("building the HTTP client", e))?;
     let (sessions, mut warnings) = store.load_index();
     let (prefs, prefs_warning) = crate::prefs::Prefs::load(&config.state_dir);
     warnings.extend(prefs_warning);
     *app.prefs.lock().unwrap_or_else(|e| e.into_inner()) = prefs;
     load_sessions(&app.registry, sessions);
     app.registry.set_locks_dir(store.locks_dir());
-    let ui = ui_for(nvim.clone());
+    let ui = Ui::new(nvim.clone());
     let _ = nvim
         .set_client_info(
             "zen-portal",
@@ -63,14 +65,14 @@ pub async fn hello(app: &Shared, nvim: Nvim, arg: Json) -> Reply {
     Ok(ours)
 }
 
-fn load_sessions(registry: &Registry, sessions: Vec<crate::session::SessionMeta>) {
+fn load_sessions(registry: &Registry, sessions: Vec<crate::data::SessionMeta>) {
     for meta in sessions {
         registry.insert(meta);
     }
 }
 
 /// Facts for `:checkhealth zen`; never the key itself.
-pub async fn health(app: &Shared) -> Reply {
+pub async fn health(app: &Shared) -> Result<Json> {
     let ready = app.ready()?;
     let or = &ready.config.openrouter;
     let key_present = match &or.api_key_cmd {

@@ -10,11 +10,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::app::registry::{Cancel, End};
 use crate::nvim::Ui;
-use crate::session::registry::Cancel;
-
-/// Why a turn stops when its buffer disappears under the renderer (as `buffer_closed` says it).
-pub const BUFFER_CLOSED: &str = "buffer closed";
 
 /// How long a flush waits for more text before the next one.
 pub const FRAME: Duration = Duration::from_millis(16);
@@ -99,12 +96,12 @@ async fn render_loop(
             Ok(true) => {}
             Ok(false) => {
                 stats.buffer_gone = true;
-                on_gone.cancel(BUFFER_CLOSED);
+                on_gone.cancel(End::BufferClosed);
             }
             Err(e) => {
                 tracing::warn!("append to buffer {buf} failed: {e:#}");
                 stats.buffer_gone = true;
-                on_gone.cancel(BUFFER_CLOSED);
+                on_gone.cancel(End::BufferClosed);
             }
         }
         tokio::time::sleep_until(started + FRAME).await;

@@ -1,5 +1,6 @@
-//! Agent requests: `new_agent`, opening (attach or revive) an agent, delivering `:ZenSend` text,
-//! and the `agent_started` / `agent_exited` notices from Lua's terminals.
+//! Agent sessions: starting one (`new_agent`), opening (attach or revive), the states `:ZenList`
+//! shows, delivering `:ZenSend` text, kill and rename, and the `agent_started` / `agent_exited`
+//! notices from Lua's terminals. The tmux policy (`tmux = "auto"`) lives here.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -7,20 +8,21 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
-use super::agent_ids::{self, Runs};
-use super::{args, Reply};
-use crate::agents::tmux::{PaneState, Tmux};
-use crate::agents::{self, Kind};
-use crate::app::Shared;
+use super::ids::{self, Runs};
+use super::tmux::{PaneState, Tmux};
+use super::{self as agents, Kind};
+use crate::app::which::session_dir;
+use crate::app::{Error, Result, Shared};
 use crate::config::{Config, Tmux as TmuxSetting};
-use crate::session::{AgentMeta, SessionMeta};
+use crate::data::{AgentMeta, SessionMeta};
 
 const AGENT_KEYS: &[&str] = &["dir", "prompt", "model", "name", "worktree"];
 
+/// `:ZenNew <kind> key=value...` run in `cwd`.
 #[derive(Deserialize)]
-struct NewAgent {
+pub struct NewAgent {
     kind: String,
-    #[serde(default, deserialize_with = "super::map_or_empty_list")]
+    #[serde(default, deserialize_with = "crate::data::map_or_empty_list")]
     args: HashMap<String, String>,
     cwd: PathBuf,
 }
@@ -37,53 +39,56 @@ fn tmux_of(config: &Config) -> Tmux {
 }
 
 /// Whether agents run in tmux: `tmux = "auto"` uses it when installed; `true` requires it.
-fn use_tmux(config: &Config) -> Result<bool, String> {
+fn use_tmux(config: &Config) -> Result<bool> {
     match config.tmux {
         TmuxSetting::Never => Ok(false),
-        TmuxSetting::Always if !Tmux::installed() => Err(
-            "zen: tmux = true, but tmux is not installed. Install it, or set tmux = \"auto\"."
-                .into(),
-        ),
+        TmuxSetting::Always if !Tmux::installed() => Err(Error::refused(
+            "tmux = true, but tmux is not installed. Install it, or set tmux = \"auto\".",
+        )),
         _ => Ok(Tmux::installed()),
     }
 }
 
 /// Starts a terminal agent session: checks the binary, makes the worktree if asked, starts the
 /// CLI (in tmux when available) and answers what Lua should run in a terminal.
-pub async fn new_agent(app: &Shared, arg: Json) -> Reply {
-    let req: NewAgent = args(arg)?;
+pub async fn new_agent(app: &Shared, req: NewAgent) -> Result<Json> {
     let ready = app.ready()?;
-    let kind = Kind::parse(&req.kind).ok_or(format!(
-        "zen: unknown session kind '{}'. Known: openrouter, claude, codex, gemini, shell.",
+    let kind = Kind::parse(&req.kind).ok_or(Error::refused(format!(
+        "unknown session kind '{}'. Known: openrouter, claude, codex, gemini, shell.",
         req.kind
-    ))?;
+    )))?;
     if let Some(bad) = req.args.keys().find(|k| !AGENT_KEYS.contains(&k.as_str())) {
-        return Err(format!(
-            "zen: unknown argument '{bad}' for :ZenNew {}. Known: {}.",
+        return Err(Error::refused(format!(
+            "unknown argument '{bad}' for :ZenNew {}. Known: {}.",
             kind.name(),
             AGENT_KEYS.join(", ")
-        ));
+        )));
     }
-    let (mut dir, cfg) = super::chat::session_dir(&ready.config, &req.cwd, req.args.get("dir"))?;
+    let (mut dir, cfg) = session_dir(&ready.config, &req.cwd, req.args.get("dir"))?;
     let cmd = agents::base_cmd(kind, &agents::settings(&ready.config.agents, kind));
-    agents::check_binary(kind, &cmd)?;
+    agents::check_binary(kind, &cmd).map_err(Error::refused)?;
     if let Some(n) = req.args.get("name").filter(|n| n.contains('.')) {
         // tmux would turn it into '_', and two sessions could share one tmux session.
-        return Err(format!(
-            "zen: agent session names may not contain '.' ('{n}'). Use '-' or '_'."
-        ));
+        return Err(Error::refused(format!(
+            "agent session names may not contain '.' ('{n}'). Use '-' or '_'."
+        )));
     }
-    let name = super::chat::choose_name(app, req.args.get("name"), kind.name())?;
+    let name = app.choose_name(req.args.get("name"), kind.name())?;
     let tmux = use_tmux(&cfg)?;
     let (mut worktree, mut branch) = (None, None);
     let wants_worktree = match req.args.get("worktree").map(String::as_str) {
         None | Some("false" | "0" | "no") => false,
         Some("true" | "1" | "yes") => true,
-        Some(other) => return Err(format!("zen: worktree={other} must be true or false.")),
+        Some(other) => {
+            let why = format!("worktree={other} must be true or false.");
+            return Err(Error::refused(why));
+        }
     };
     if wants_worktree {
         let (path, b) =
-            agents::worktree::add(&dir, &name, &ready.config.state_dir.join("worktrees")).await?;
+            agents::worktree::add(&dir, &name, &ready.config.state_dir.join("worktrees"))
+                .await
+                .map_err(Error::refused)?;
         dir = path.clone();
         (worktree, branch) = (Some(path), Some(b));
     }
@@ -102,7 +107,7 @@ pub async fn new_agent(app: &Shared, arg: Json) -> Reply {
         .filter(|p| !p.is_empty());
     let argv = agents::start_argv(kind, &cmd, model.as_deref(), prompt, cli_session.as_deref());
     let id = uuid::Uuid::new_v4().to_string();
-    let now = crate::session::now();
+    let now = crate::data::now();
     let meta = SessionMeta {
         id: id.clone(),
         kind: kind.name().into(),
@@ -129,16 +134,16 @@ pub async fn new_agent(app: &Shared, arg: Json) -> Reply {
             if let Some(path) = meta.agent.as_ref().and_then(|a| a.worktree.as_ref()) {
                 let _ = agents::worktree::remove(path).await; // just made, nothing in it yet
             }
-            return Err(format!(
-                "zen: starting {} in tmux failed: {e}.",
+            return Err(Error::refused(format!(
+                "starting {} in tmux failed: {e}.",
                 kind.name()
-            ));
+            )));
         }
     }
     app.add_session(meta).await?;
     if tmux && kind == Kind::Codex {
         let runs = Runs::Tmux(tmux_of(&ready.config), tmux_name(&name));
-        agent_ids::watch(app, &id, runs);
+        ids::watch(app, &id, runs);
     }
     let run = if tmux {
         tmux_of(&ready.config).attach_argv(&tmux_name(&name))
@@ -150,14 +155,17 @@ pub async fn new_agent(app: &Shared, arg: Json) -> Reply {
 
 /// Opens an agent: attaches to its tmux session, reviving it with the CLI's resume when it has
 /// exited; without tmux, answers the resume command for Lua to run if its terminal has ended.
-pub async fn open_agent(app: &Shared, id: &str) -> Reply {
+pub async fn open_agent(app: &Shared, id: &str) -> Result<Json> {
     let ready = app.ready()?;
     let (meta, buf) = app
         .registry
         .with(id, |e| (e.meta.clone(), e.buf))
-        .ok_or("zen: the session is gone.")?;
-    let agent = meta.agent.clone().ok_or("zen: not an agent session.")?;
-    let kind = Kind::parse(&meta.kind).ok_or("zen: unknown agent kind.")?;
+        .ok_or(Error::Gone)?;
+    let agent = meta
+        .agent
+        .clone()
+        .ok_or(Error::refused("not an agent session."))?;
+    let kind = Kind::parse(&meta.kind).ok_or(Error::refused("unknown agent kind."))?;
     let cmd = agents::base_cmd(kind, &agents::settings(&ready.config.agents, kind));
     let resume = agents::resume_argv(
         kind,
@@ -172,18 +180,18 @@ pub async fn open_agent(app: &Shared, id: &str) -> Reply {
         let dir = meta.dir.to_string_lossy();
         let state = tmux.states().await.get(&tname).copied();
         if state != Some(PaneState::Running) {
-            agents::check_binary(kind, &cmd)?;
+            agents::check_binary(kind, &cmd).map_err(Error::refused)?;
             let started = match state {
                 // The pane stayed (remain-on-exit): run the resume in it. Killing the session
                 // instead could stop the server just as the next command connects.
                 Some(_) => tmux.respawn(&tname, &dir, &resume).await,
                 None => tmux.new_session(&tname, &dir, &resume).await,
             };
-            started.map_err(|e| format!("zen: reviving {} failed: {e}.", meta.name))?;
+            started.map_err(|e| Error::refused(format!("reviving {} failed: {e}.", meta.name)))?;
             revived = true;
         }
         if kind == Kind::Codex {
-            agent_ids::watch(app, id, Runs::Tmux(tmux.clone(), tname.clone()));
+            ids::watch(app, id, Runs::Tmux(tmux.clone(), tname.clone()));
         }
         tmux.attach_argv(&tname)
     } else {
@@ -235,19 +243,22 @@ pub async fn states(app: &Shared) -> HashMap<String, &'static str> {
 
 /// Delivers `:ZenSend` text to an agent: pasted into tmux here, or handed to Lua for the
 /// terminal's channel. Either way whole, as one bracketed paste, then Enter (unless turned off).
-pub async fn deliver(app: &Shared, id: &str, text: &str) -> Reply {
+pub async fn deliver(app: &Shared, id: &str, text: &str) -> Result<Json> {
     let ready = app.ready()?;
     let meta = app
         .registry
         .with(id, |e| e.meta.clone())
-        .ok_or("zen: the session is gone.")?;
-    let agent = meta.agent.clone().ok_or("zen: not an agent session.")?;
-    let kind = Kind::parse(&meta.kind).ok_or("zen: unknown agent kind.")?;
+        .ok_or(Error::Gone)?;
+    let agent = meta
+        .agent
+        .clone()
+        .ok_or(Error::refused("not an agent session."))?;
+    let kind = Kind::parse(&meta.kind).ok_or(Error::refused("unknown agent kind."))?;
     // The project file may set send_enter (it runs nothing), so read the merged settings.
     let (cfg, _) = ready
         .config
         .for_dir(&meta.dir)
-        .map_err(|e| format!("zen: {e:#}."))?;
+        .map_err(|e| Error::refused(format!("{e:#}.")))?;
     let enter = agents::settings(&cfg.agents, kind)
         .send_enter
         .unwrap_or(true);
@@ -260,24 +271,20 @@ pub async fn deliver(app: &Shared, id: &str, text: &str) -> Reply {
     let tmux = tmux_of(&ready.config);
     let tname = tmux_name(&meta.name);
     if tmux.states().await.get(&tname) != Some(&PaneState::Running) {
-        return Err(format!(
-            "zen: {} is not running. Open it from :ZenList to revive it, then send again.",
+        return Err(Error::refused(format!(
+            "{} is not running. Open it from :ZenList to revive it, then send again.",
             meta.name
-        ));
+        )));
     }
     tmux.paste(&tname, text, enter)
         .await
-        .map_err(|e| format!("zen: pasting into {} failed: {e}.", meta.name))?;
+        .map_err(|e| Error::refused(format!("pasting into {} failed: {e}.", meta.name)))?;
     Ok(json!({"id": id, "name": meta.name, "agent": true}))
 }
 
 /// Ends an agent's program and, unless it has uncommitted changes (or `force`), its worktree.
 /// Returns a note for the user when something was kept.
-pub async fn stop_agent(
-    app: &Shared,
-    meta: &SessionMeta,
-    force: bool,
-) -> Result<Option<String>, String> {
+pub async fn stop_agent(app: &Shared, meta: &SessionMeta, force: bool) -> Result<Option<String>> {
     let ready = app.ready()?;
     let Some(agent) = &meta.agent else {
         return Ok(None);
@@ -305,7 +312,7 @@ pub async fn stop_agent(
     }
     agents::worktree::remove(path)
         .await
-        .map_err(|e| format!("zen: removing the worktree {}: {e}.", path.display()))?;
+        .map_err(|e| Error::refused(format!("removing the worktree {}: {e}.", path.display())))?;
     let branch = agent.branch.clone().unwrap_or_default();
     Ok(Some(format!(
         "removed its worktree; branch {branch} is kept"
@@ -313,12 +320,12 @@ pub async fn stop_agent(
 }
 
 /// Renames an agent's tmux session along with it.
-pub async fn rename_agent(app: &Shared, meta: &SessionMeta, new_name: &str) -> Result<(), String> {
+pub async fn rename_agent(app: &Shared, meta: &SessionMeta, new_name: &str) -> Result<()> {
     let ready = app.ready()?;
     if new_name.contains('.') {
-        return Err(format!(
-            "zen: agent session names may not contain '.' ('{new_name}'). Use '-' or '_'."
-        ));
+        return Err(Error::refused(format!(
+            "agent session names may not contain '.' ('{new_name}'). Use '-' or '_'."
+        )));
     }
     if !meta.agent.as_ref().is_some_and(|a| a.tmux) {
         return Ok(());
@@ -327,17 +334,18 @@ pub async fn rename_agent(app: &Shared, meta: &SessionMeta, new_name: &str) -> R
     let old = tmux_name(&meta.name);
     if tmux.states().await.contains_key(&old) {
         tmux.rename(&old, &tmux_name(new_name)).await.map_err(|e| {
-            format!(
-                "zen: renaming the tmux session of {} failed: {e}.",
+            Error::refused(format!(
+                "renaming the tmux session of {} failed: {e}.",
                 meta.name
-            )
+            ))
         })?;
     }
     Ok(())
 }
 
+/// Lua opened a terminal for an agent.
 #[derive(Deserialize)]
-struct Started {
+pub struct Started {
     id: String,
     buf: i64,
     /// The terminal's process (a plain terminal runs the agent itself).
@@ -348,8 +356,7 @@ struct Started {
 }
 
 /// Lua opened a terminal for an agent.
-pub fn agent_started(app: &Shared, arg: Json) {
-    let Ok(s) = args::<Started>(arg) else { return };
+pub fn agent_started(app: &Shared, s: Started) {
     let kind = app.registry.with(&s.id, |e| {
         e.buf = Some(s.buf);
         e.running = true;
@@ -357,12 +364,13 @@ pub fn agent_started(app: &Shared, arg: Json) {
         e.meta.kind.clone()
     });
     if let (Some("codex"), Some(pid), false) = (kind.as_deref(), s.pid, s.tmux) {
-        agent_ids::watch(app, &s.id, Runs::Pid(pid));
+        ids::watch(app, &s.id, Runs::Pid(pid));
     }
 }
 
+/// An agent's terminal ended.
 #[derive(Deserialize)]
-struct Exited {
+pub struct Exited {
     id: String,
     code: i64,
     #[serde(default)]
@@ -370,8 +378,7 @@ struct Exited {
 }
 
 /// An agent's terminal ended (for tmux, that is only the attached client).
-pub fn agent_exited(app: &Shared, arg: Json) {
-    let Ok(x) = args::<Exited>(arg) else { return };
+pub fn agent_exited(app: &Shared, x: Exited) {
     if !x.tmux {
         app.registry.with(&x.id, |e| {
             e.running = false;

@@ -1,29 +1,29 @@
-//! `edit`: starts a `:ZenEdit` in the file's `edit` session (made on first use); the answer
-//! streams into the pending change Lua already opened (see `src/edit/`).
+//! The `edit` request's service: starts a `:ZenEdit` in the file's `edit` session (made on first
+//! use); the answer streams into the pending change Lua already opened (see `turn.rs`).
 
 use serde_json::{json, Value as Json};
 
-use super::{args, Reply};
-use crate::app::Shared;
-use crate::edit::{self, turn::EditTurn, Capture};
-use crate::session::{Role, SessionMeta};
+use super::{turn::EditTurn, Capture};
+use crate::app::which::session_dir;
+use crate::app::{Error, Result, Shared};
+use crate::data::{model_id, Role, SessionMeta};
 use crate::store::Record;
 
 /// Starts an edit; returns its session and model at once (the answer streams in later).
-pub async fn edit(app: &Shared, arg: Json) -> Reply {
-    let capture: Capture = args(arg)?;
+pub async fn start(app: &Shared, capture: Capture) -> Result<Json> {
     if capture.instruction.trim().is_empty() {
-        return Err("zen: :ZenEdit needs an instruction, e.g. :ZenEdit add error handling.".into());
+        return Err(Error::refused(
+            ":ZenEdit needs an instruction, e.g. :ZenEdit add error handling.",
+        ));
     }
     let ready = app.ready()?;
-    let (_, cfg) = super::chat::session_dir(&ready.config, &capture.cwd, None)?;
+    let (_, cfg) = session_dir(&ready.config, &capture.cwd, None)?;
     let model = edit_model(app, &cfg.openrouter);
-    crate::openrouter::model_id::check(&model).map_err(|why| {
-        crate::openrouter::model_id::refused(&model, "openrouter.edit_model", &why)
-    })?;
+    model_id::check(&model)
+        .map_err(|why| Error::refused(model_id::refused(&model, "openrouter.edit_model", &why)))?;
     let (session, name) = edit_session(app, &capture.path, &capture.cwd, &model).await?;
     let cancel = app.registry.start_turn(&session)?;
-    let messages = edit::messages(&capture);
+    let messages = super::messages(&capture);
     let prompt = messages.iter().find(|m| m.role == Role::User).cloned();
     if let Some(message) = prompt {
         if let Err(e) = ready
@@ -31,20 +31,21 @@ pub async fn edit(app: &Shared, arg: Json) -> Reply {
             .append(&session, &Record::Message { message }, true)
         {
             app.registry.end_turn(&session);
-            return Err(format!(
-                "zen: saving the edit's prompt failed ({e:#}). Free some disk space and try again."
-            ));
+            return Err(Error::refused(format!(
+                "saving the edit's prompt failed ({e:#}). Free some disk space and try again."
+            )));
         }
     }
-    app.tasks.spawn(edit::turn::run(EditTurn {
+    let task = app.tasks.spawn(super::turn::run(EditTurn {
         app: app.clone(),
         session: session.clone(),
         review: capture.review,
         cfg: cfg.openrouter,
         model: model.clone(),
         messages,
-        cancel,
+        cancel: cancel.clone(),
     }));
+    cancel.set_task(task);
     Ok(json!({"session": session, "name": name, "model": model}))
 }
 
@@ -74,7 +75,7 @@ async fn edit_session(
     path: &str,
     cwd: &std::path::Path,
     model: &str,
-) -> Result<(String, String), String> {
+) -> Result<(String, String)> {
     let file = cwd.join(path);
     if let Some(m) = app
         .registry
@@ -86,9 +87,9 @@ async fn edit_session(
             .with(&m.id, |e| e.meta.model = Some(model.into()));
         return Ok((m.id, m.name));
     }
-    let stem = edit::session_name(path);
+    let stem = super::session_name(path);
     let name = if app.registry.name_taken(&stem) {
-        super::chat::choose_name(app, None, &stem)?
+        app.choose_name(None, &stem)?
     } else {
         stem
     };
@@ -99,7 +100,7 @@ async fn edit_session(
     ready
         .store
         .append(&id, &Record::Meta { meta: meta.clone() }, true)
-        .map_err(|e| format!("zen: saving the new edit session: {e:#}."))?;
+        .map_err(|e| Error::io("saving the new edit session", e))?;
     app.registry.insert(meta);
     app.save_index().await;
     Ok((id, name))

@@ -7,13 +7,13 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
-use super::chat::{create_chat, target_session, Target};
-use super::{args, Reply};
-use crate::app::Shared;
+use super::create::create_chat;
+use crate::app::{Error, Result, Shared, Which};
 use crate::send;
 
+/// A selection (or text) for `:ZenSend`, and where it goes.
 #[derive(Deserialize)]
-struct SendReq {
+pub struct SendReq {
     /// The selected text, line by line (empty: text only).
     #[serde(default)]
     lines: Vec<String>,
@@ -28,7 +28,7 @@ struct SendReq {
     #[serde(default)]
     instruction: String,
     #[serde(flatten)]
-    target: Target,
+    target: Which,
     /// The user chose "new openrouter chat" in the target picker.
     #[serde(default)]
     new_chat: bool,
@@ -40,8 +40,7 @@ struct SendReq {
 
 /// Sends a selection (and/or text) to the target session; answers `{pick}` when there is no
 /// obvious target, for Lua to ask.
-pub async fn send(app: &Shared, arg: Json) -> Reply {
-    let req: SendReq = args(arg)?;
+pub async fn send(app: &Shared, req: SendReq) -> Result<Json> {
     let code = (!req.lines.is_empty()).then(|| req.lines.join("\n"));
     let label = send::label(&req.path, &req.cwd, req.first, req.last);
     let text = send::prompt(
@@ -55,19 +54,16 @@ pub async fn send(app: &Shared, arg: Json) -> Reply {
         }),
     );
     if text.is_empty() {
-        return Err(
-            "zen: nothing to send. Select lines, give a range, or add text: :ZenSend explain this."
-                .into(),
-        );
+        return Err(Error::refused(
+            "nothing to send. Select lines, give a range, or add text: :ZenSend explain this.",
+        ));
     }
     let id = if req.new_chat {
         create_chat(app, &HashMap::new(), &req.cwd, None).await?.id
-    } else if let Some(name) = req.target.named() {
-        // A name given is a name meant: a typo must not send elsewhere.
-        app.registry.by_name(name).ok_or(format!(
-            "zen: no session called '{name}'. :ZenList shows them."
-        ))?
-    } else if let Some(id) = target_session(app, &req.target).or_else(|| app.registry.last_used()) {
+    } else if let Some(id) = app
+        .resolve(&req.target)?
+        .or_else(|| app.registry.last_used())
+    {
         id
     } else {
         return Ok(json!({"pick": pick_rows(app)}));
@@ -77,12 +73,12 @@ pub async fn send(app: &Shared, arg: Json) -> Reply {
             .registry
             .with(&id, |e| e.meta.name.clone())
             .unwrap_or_default();
-        return Err(format!(
-            "zen: {name} is still answering. Stop it with :ZenStop, or send when it is done."
-        ));
+        return Err(Error::refused(format!(
+            "{name} is still answering. Stop it with :ZenStop, or send when it is done."
+        )));
     }
     if app.registry.with(&id, |e| e.meta.agent.is_some()) == Some(true) {
-        return super::agents::deliver(app, &id, &text).await;
+        return crate::agents::sessions::deliver(app, &id, &text).await;
     }
     let buf = super::sessions::chat_buffer(app, &id).await?;
     let ready = app.ready()?;
@@ -90,8 +86,8 @@ pub async fn send(app: &Shared, arg: Json) -> Reply {
         .ui
         .append_prompt(buf, &text)
         .await
-        .map_err(|e| format!("zen: {e:#}."))?;
-    crate::session::submit::start_turn(app, &id, buf, req.origin).await?;
+        .map_err(Error::Neovim)?;
+    super::submit::start_turn(app, &id, buf, req.origin).await?;
     let name = app
         .registry
         .with(&id, |e| e.meta.name.clone())

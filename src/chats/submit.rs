@@ -4,21 +4,16 @@
 
 use std::sync::Arc;
 
-use super::registry::Cancel;
-use super::transcript::{self, same_text};
 use super::turn::{self, Turn};
-use super::{Message, Role};
-use crate::app::Shared;
+use crate::app::registry::Cancel;
+use crate::app::{Error, Result, Shared};
+use crate::data::transcript::{self, same_text};
+use crate::data::{Message, Role};
 use crate::refs;
 use crate::store::Record;
 
 /// Starts a turn in chat `id` shown in `buf`; `origin` is the buffer the user came from.
-pub async fn start_turn(
-    app: &Shared,
-    id: &str,
-    buf: i64,
-    origin: Option<i64>,
-) -> Result<(), String> {
+pub async fn start_turn(app: &Shared, id: &str, buf: i64, origin: Option<i64>) -> Result<()> {
     let cancel = app.registry.start_turn(id)?;
     app.registry.touch(id);
     let started = prepare(app, id, buf, origin, cancel).await;
@@ -34,28 +29,28 @@ async fn prepare(
     buf: i64,
     origin: Option<i64>,
     cancel: Arc<Cancel>,
-) -> Result<(), String> {
+) -> Result<()> {
     let ready = app.ready()?;
     let chat = ready
         .ui
         .read_chat(buf)
         .await
-        .map_err(|e| format!("zen: {e:#}."))?
-        .ok_or("zen: the chat buffer is not loaded.")?;
+        .map_err(Error::Neovim)?
+        .ok_or(Error::refused("the chat buffer is not loaded."))?;
     let mut messages = transcript::parse(&chat.lines, &chat.answers);
     if messages.last().is_none_or(|m| m.role != Role::User) {
-        return Err(
-            "zen: nothing to send. Type your message under the last '## User' header.".into(),
-        );
+        return Err(Error::refused(
+            "nothing to send. Type your message under the last '## User' header.",
+        ));
     }
     let meta = app
         .registry
         .with(id, |e| e.meta.clone())
-        .ok_or("zen: the session is gone.")?;
+        .ok_or(Error::Gone)?;
     let (mut cfg, _) = ready
         .config
         .for_dir(&meta.dir)
-        .map_err(|e| format!("zen: {e:#}."))?;
+        .map_err(|e| Error::refused(format!("{e:#}.")))?;
     let model = meta
         .model
         .clone()
@@ -86,9 +81,10 @@ async fn prepare(
             },
             code,
         };
-        last.attachments = refs::resolve(&found, &ctx)?;
+        last.attachments = refs::resolve(&found, &ctx).map_err(Error::refused)?;
     }
-    for warning in crate::models::preflight(entry, &messages, &mut cfg.openrouter)? {
+    let warnings = crate::models::preflight(entry, &messages, &mut cfg.openrouter);
+    for warning in warnings.map_err(Error::refused)? {
         ready.ui.notify(&warning, "warn").await;
     }
     record(app, id, &stored, &messages);
@@ -99,7 +95,7 @@ async fn prepare(
         .ui
         .begin_answer(buf, &header)
         .await
-        .map_err(|e| format!("zen: {e:#}."))?;
+        .map_err(Error::Neovim)?;
     let turn = Turn {
         app: app.clone(),
         session: id.to_string(),
@@ -112,7 +108,8 @@ async fn prepare(
         messages,
         cancel,
     };
-    app.tasks.spawn(turn::run(turn));
+    let running = turn.cancel.clone();
+    running.set_task(app.tasks.spawn(turn::run(turn)));
     Ok(())
 }
 

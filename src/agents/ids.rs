@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::agents::codex;
-use crate::agents::tmux::Tmux;
+use super::codex;
+use super::tmux::Tmux;
 use crate::app::Shared;
 use crate::store::Record;
 
@@ -42,7 +42,8 @@ pub fn watch(app: &Shared, id: &str, runs: Runs) {
         return;
     }
     let (app, id) = (app.clone(), id.to_string());
-    tokio::spawn(async move {
+    let stopping = app.stopping.clone();
+    app.clone().tasks.spawn(async move {
         loop {
             let pid = match &runs {
                 Runs::Tmux(tmux, name) => tmux.pane_pid(name).await,
@@ -56,7 +57,10 @@ pub fn watch(app: &Shared, id: &str, runs: Runs) {
                     break;
                 }
             }
-            tokio::time::sleep(POLL).await;
+            tokio::select! {
+                _ = stopping.cancelled() => break,
+                _ = tokio::time::sleep(POLL) => {}
+            }
         }
         release(&id);
     });

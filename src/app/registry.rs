@@ -7,14 +7,45 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::SessionMeta;
+use super::Error;
+use crate::data::SessionMeta;
 
-/// A running turn's cancel switch and the reason it was pulled.
+/// Why a running answer was stopped before the model finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// `:ZenStop`.
+    Stopped,
+    /// The chat buffer was unloaded or wiped.
+    BufferClosed,
+    /// `:ZenKill` here.
+    Killed,
+    /// The session was killed in another editor.
+    KilledElsewhere,
+    /// The backend is exiting.
+    Interrupted,
+}
+
+impl End {
+    /// As the chat's note and the history's `end` say it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            End::Stopped => "stopped",
+            End::BufferClosed => "buffer closed",
+            End::Killed => "killed",
+            End::KilledElsewhere => "killed in another Neovim",
+            End::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// A running turn's cancel switch, the reason it was pulled, and its task (to wait for it).
 pub struct Cancel {
     pub token: CancellationToken,
-    reason: Mutex<Option<String>>,
+    reason: Mutex<Option<End>>,
+    task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Cancel {
@@ -22,22 +53,33 @@ impl Cancel {
         Cancel {
             token: CancellationToken::new(),
             reason: Mutex::new(None),
+            task: Mutex::new(None),
         }
     }
 
     /// Stops the turn; the first reason given wins.
-    pub fn cancel(&self, reason: &str) {
+    pub fn cancel(&self, reason: End) {
         let mut slot = self.reason.lock().unwrap_or_else(|e| e.into_inner());
-        slot.get_or_insert_with(|| reason.to_string());
+        slot.get_or_insert(reason);
         self.token.cancel();
     }
 
     /// Why the turn was stopped, if it was.
-    pub fn reason(&self) -> Option<String> {
-        self.reason
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+    pub fn reason(&self) -> Option<End> {
+        *self.reason.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps the turn's task, to wait for it.
+    pub fn set_task(&self, task: JoinHandle<()>) {
+        *self.task.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+    }
+
+    /// Waits (at most `bound`) for the turn's task to end: it has saved what arrived.
+    pub async fn finished(&self, bound: std::time::Duration) {
+        let task = self.task.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(task) = task {
+            let _ = tokio::time::timeout(bound, task).await;
+        }
     }
 }
 
@@ -144,28 +186,23 @@ impl Registry {
     }
 
     /// Marks a turn as running; refuses when one already is.
-    pub fn start_turn(&self, id: &str) -> Result<Arc<Cancel>, String> {
+    pub fn start_turn(&self, id: &str) -> Result<Arc<Cancel>, Error> {
         let mut entries = self.lock();
-        let entry = entries
-            .get_mut(id)
-            .ok_or_else(|| format!("zen: no session {id}."))?;
+        let entry = entries.get_mut(id).ok_or(Error::Gone)?;
         if entry.active.is_some() {
-            return Err(format!(
-                "zen: {} is still answering. Stop it first with :ZenStop.",
-                entry.meta.name
-            ));
+            return Err(Error::Busy(entry.meta.name.clone()));
         }
         if let Some(dir) = self.locks.get() {
             let path = dir.join(format!("{id}.lock"));
             match crate::store::lock::try_exclusive(&path) {
                 Ok(Some(file)) => entry.turn_lock = Some(file),
                 Ok(None) => {
-                    return Err(format!(
-                        "zen: {} is answering in another Neovim. Wait for it, or stop it there.",
+                    return Err(Error::refused(format!(
+                        "{} is answering in another Neovim. Wait for it, or stop it there.",
                         entry.meta.name
-                    ))
+                    )))
                 }
-                Err(e) => return Err(format!("zen: locking {}: {e}.", path.display())),
+                Err(e) => return Err(Error::io(format!("locking {}", path.display()), e)),
             }
         }
         let cancel = Arc::new(Cancel::new());
@@ -182,7 +219,7 @@ impl Registry {
     }
 
     /// Cancels the running turn of a session; false when none runs.
-    pub fn cancel(&self, id: &str, reason: &str) -> bool {
+    pub fn cancel(&self, id: &str, reason: End) -> bool {
         let active = self.lock().get(id).and_then(|e| e.active.clone());
         match active {
             Some(c) => {
@@ -194,7 +231,7 @@ impl Registry {
     }
 
     /// Cancels every running turn (shutdown).
-    pub fn cancel_all(&self, reason: &str) {
+    pub fn cancel_all(&self, reason: End) {
         let active: Vec<_> = self
             .lock()
             .values()
@@ -203,6 +240,11 @@ impl Registry {
         for c in active {
             c.cancel(reason);
         }
+    }
+
+    /// The running turn of a session, if any.
+    pub fn active(&self, id: &str) -> Option<Arc<Cancel>> {
+        self.lock().get(id).and_then(|e| e.active.clone())
     }
 
     /// Removes a session; returns its buffer.
@@ -244,7 +286,7 @@ impl Registry {
         for id in gone {
             if let Some(e) = entries.remove(&id) {
                 if let Some(c) = &e.active {
-                    c.cancel("killed in another Neovim");
+                    c.cancel(End::KilledElsewhere);
                 }
                 names.push(e.meta.name);
             }

@@ -1,23 +1,22 @@
-//! Model and spend requests: `set_model`, `model_ids`, `usage`, and the `pick_model` and
-//! `credit` notices (answered later by calling into Lua, so the editor never waits on the network).
+//! A chat's model and the catalogue and spend around it: `set_model`, `model_ids`, `usage`, and
+//! the `pick_model` and `credit` notices (answered later by calling into Lua, so the editor
+//! never waits on the network).
 
 use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 
-use super::chat::{target_session, Target};
-use super::{args, Reply};
-use crate::app::Shared;
+use crate::app::{Error, Result, Shared, Which};
+use crate::data::{model_id, transcript};
 use crate::models;
 use crate::openrouter::catalogue::Source;
-use crate::openrouter::model_id;
-use crate::session::transcript;
 
+/// `:ZenModel[!] {id}` in a chat, or outside one.
 #[derive(Deserialize)]
-struct SetModel {
+pub struct SetModel {
     #[serde(flatten)]
-    target: Target,
+    target: Which,
     model: String,
     #[serde(default)]
     refresh: bool,
@@ -25,14 +24,16 @@ struct SetModel {
 
 /// Sets the model of the chat in `buf` (the next turn uses it), or outside a chat the default
 /// for new chats. Unknown ids are refused with the closest ones suggested.
-pub async fn set_model(app: &Shared, arg: Json) -> Reply {
-    let req: SetModel = args(arg)?;
+pub async fn set_model(app: &Shared, req: SetModel) -> Result<Json> {
     let ready = app.ready()?;
     let model = req.model.trim().to_string();
     if model.is_empty() {
-        return Err("zen: give a model id, e.g. :ZenModel openai/gpt-4o.".into());
+        return Err(Error::refused(
+            "give a model id, e.g. :ZenModel openai/gpt-4o.",
+        ));
     }
-    model_id::check(&model).map_err(|why| model_id::refused(&model, ":ZenModel", &why))?;
+    model_id::check(&model)
+        .map_err(|why| Error::refused(model_id::refused(&model, ":ZenModel", &why)))?;
     // Checked against the cached catalogue only: the editor waits on this request, so no fetch
     // here. Without a cache the id is taken as given and the catalogue loads in the background.
     let catalogue = if req.refresh {
@@ -43,10 +44,10 @@ pub async fn set_model(app: &Shared, arg: Json) -> Reply {
     let checked = match catalogue.as_ref().filter(|c| c.source != Source::Builtin) {
         Some(c) if c.find(&model).is_none() => {
             let close = c.closest(&model, 3);
-            return Err(format!(
-                "zen: unknown model '{model}'. Closest: {}. :ZenModel lists them all.",
+            return Err(Error::refused(format!(
+                "unknown model '{model}'. Closest: {}. :ZenModel lists them all.",
                 close.join(", ")
-            ));
+            )));
         }
         Some(_) => true,
         None => {
@@ -54,10 +55,10 @@ pub async fn set_model(app: &Shared, arg: Json) -> Reply {
             false
         }
     };
-    let target = target_session(app, &req.target);
+    let target = app.resolve(&req.target)?;
     if let Some(id) = &target {
         if app.registry.with(id, |e| e.meta.agent.is_some()) == Some(true) {
-            return Err("zen: :ZenModel sets the model of chats; give an agent its model with :ZenNew <kind> model=...".into());
+            return Err(Error::refused(":ZenModel sets the model of chats; give an agent its model with :ZenNew <kind> model=..."));
         }
     }
     app.update_prefs(|p| p.used(&model));
@@ -71,7 +72,7 @@ pub async fn set_model(app: &Shared, arg: Json) -> Reply {
             e.meta.model = Some(model.clone());
             (e.meta.name.clone(), e.buf)
         })
-        .ok_or("zen: the session is gone.")?;
+        .ok_or(Error::Gone)?;
     app.save_index().await;
     if let Some(buf) = buf {
         let _ = ready
@@ -83,7 +84,7 @@ pub async fn set_model(app: &Shared, arg: Json) -> Reply {
 }
 
 /// Model ids for command completion: whatever is cached, never a fetch.
-pub async fn model_ids(app: &Shared) -> Reply {
+pub async fn model_ids(app: &Shared) -> Vec<String> {
     let ids: Vec<String> = match models::cached(app).await {
         Some(c) => c.models.iter().map(|m| m.id.clone()).collect(),
         None => crate::openrouter::catalogue::builtin()
@@ -91,11 +92,12 @@ pub async fn model_ids(app: &Shared) -> Reply {
             .map(|m| m.id)
             .collect(),
     };
-    Ok(json!(ids))
+    ids
 }
 
+/// `:ZenModel` without an id: the picker, for the chat `target` names.
 #[derive(Deserialize)]
-struct Pick {
+pub struct Pick {
     #[serde(flatten)]
     target: Json,
     #[serde(default)]
@@ -103,10 +105,9 @@ struct Pick {
 }
 
 /// Loads the catalogue (fetching if needed) and opens the picker in Lua.
-pub fn pick_model(app: &Shared, arg: Json) {
-    let Ok(pick) = args::<Pick>(arg) else { return };
+pub fn pick_model(app: &Shared, pick: Pick) {
     let app = app.clone();
-    tokio::spawn(async move {
+    app.clone().tasks.spawn(async move {
         let Ok(ready) = app.ready() else { return };
         let catalogue = models::catalogue(&app, pick.refresh).await;
         let rows = models::picker_rows(&catalogue, &app.prefs().recent_models);
@@ -123,18 +124,18 @@ pub fn pick_model(app: &Shared, arg: Json) {
 }
 
 /// Tokens and cost per session, model and day, as lines for the usage window.
-pub async fn usage(app: &Shared) -> Reply {
+pub async fn usage(app: &Shared) -> Result<Json> {
     let ready = app.ready()?;
-    Ok(crate::spend::summary(
-        &ready.config.state_dir,
-        &app.registry.metas(),
-    ))
+    let (dir, metas) = (ready.config.state_dir.clone(), app.registry.metas());
+    tokio::task::spawn_blocking(move || crate::spend::summary(&dir, &metas))
+        .await
+        .map_err(|e| Error::io("reading usage.jsonl", e))
 }
 
 /// Asks `GET /key` for the remaining credit and puts the answer in the usage window.
 pub fn credit(app: &Shared) {
     let app = app.clone();
-    tokio::spawn(async move {
+    app.clone().tasks.spawn(async move {
         let Ok(ready) = app.ready() else { return };
         let cfg = &ready.config.openrouter;
         let line = match app.api_key(cfg).await {

@@ -1,18 +1,25 @@
 //! The backend's shared state: settings, store, HTTP client, sessions, and the Neovim handle
 //! background tasks use. Everything but the registry is set once, at the handshake.
 
+pub mod error;
+pub mod lifecycle;
+pub mod registry;
+pub mod which;
+
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio_util::task::TaskTracker;
 
+use crate::app::registry::Registry;
 use crate::config::Config;
-use crate::nvim::{Nvim, Ui};
+use crate::nvim::Ui;
 use crate::openrouter::catalogue::Catalogue;
 use crate::openrouter::{key, ChatError, Client};
 use crate::prefs::Prefs;
-use crate::session::registry::Registry;
 use crate::store::Store;
+pub use error::{Error, Result};
+pub use which::Which;
 
 /// What exists once Neovim has said hello.
 pub struct Ready {
@@ -32,6 +39,8 @@ pub struct App {
     /// The model catalogue once loaded (see `models.rs`).
     pub catalogue: tokio::sync::Mutex<Option<Arc<Catalogue>>>,
     pub prefs: std::sync::Mutex<Prefs>,
+    /// Fired at exit: long-running tasks (watchers) end on it.
+    pub stopping: tokio_util::sync::CancellationToken,
 }
 
 impl App {
@@ -42,10 +51,8 @@ impl App {
     }
 
     /// The handshake's results, or the message to show when it has not happened.
-    pub fn ready(&self) -> Result<&Ready, String> {
-        self.ready.get().ok_or_else(|| {
-            "zen: the backend was not initialised (no hello). Restart Neovim.".to_string()
-        })
+    pub fn ready(&self) -> Result<&Ready> {
+        self.ready.get().ok_or(Error::NotReady)
     }
 
     /// The API key, read on first use and then kept in memory.
@@ -78,14 +85,14 @@ impl App {
     }
 
     /// Adds a new session: its history file (starting with its metadata), the registry, the index.
-    pub async fn add_session(&self, meta: crate::session::SessionMeta) -> Result<(), String> {
+    pub async fn add_session(&self, meta: crate::data::SessionMeta) -> Result<()> {
         let ready = self.ready()?;
         let id = meta.id.clone();
         let record = crate::store::Record::Meta { meta: meta.clone() };
         ready
             .store
             .append(&id, &record, true)
-            .map_err(|e| format!("zen: saving the new session: {e:#}."))?;
+            .map_err(|e| Error::io("saving the new session", e))?;
         self.registry.insert(meta);
         self.registry.touch(&id);
         self.save_index().await;
@@ -110,17 +117,12 @@ impl App {
     }
 
     /// Kills a session everywhere: its history and index entry, under the index lock.
-    pub async fn kill_session(&self, id: &str) -> Result<(), String> {
+    pub async fn kill_session(&self, id: &str) -> Result<()> {
         let ready = self.ready()?;
         let synced = ready.store.kill(id, &self.registry.metas());
-        let result = match &synced {
-            Ok(_) => Ok(()),
-            Err(e) => Err(format!("zen: deleting the session's history: {e:#}.")),
-        };
-        if synced.is_ok() {
-            self.take_index(synced, "saving").await;
-        }
-        result
+        let synced = synced.map_err(|e| Error::io("deleting the session's history", e))?;
+        self.take_index(Ok(synced), "saving").await;
+        Ok(())
     }
 
     async fn take_index(&self, synced: anyhow::Result<crate::store::index::Merged>, doing: &str) {
@@ -142,10 +144,19 @@ impl App {
         }
     }
 
+    /// Stops the session's running answer, if any, and waits (bounded) until it saved.
+    pub async fn stop_turn(&self, id: &str, why: registry::End) {
+        if let Some(turn) = self.registry.active(id) {
+            turn.cancel(why);
+            turn.finished(Duration::from_secs(2)).await;
+        }
+    }
+
     /// Stops every stream, waits (bounded: Neovim sends SIGKILL 2 s after SIGTERM) for each to
     /// save what arrived, and writes any records a full disk held back.
     pub async fn shutdown(self: &Arc<Self>) {
-        self.registry.cancel_all("interrupted");
+        self.registry.cancel_all(registry::End::Interrupted);
+        self.stopping.cancel();
         self.tasks.close();
         let _ = tokio::time::timeout(Duration::from_millis(1500), self.tasks.wait()).await;
         if let Ok(ready) = self.ready() {
@@ -156,8 +167,3 @@ impl App {
 
 /// Shorthand for the handle tasks hold.
 pub type Shared = Arc<App>;
-
-/// A Neovim handle never used before the handshake.
-pub fn ui_for(nvim: Nvim) -> Ui {
-    Ui::new(nvim)
-}

@@ -1,0 +1,11 @@
+//! The chats service (and what is common to sessions of either kind): creating a chat,
+//! submitting (`submit`), streaming one answer (`turn`) and batching its text into buffer edits
+//! (`render`); `:ZenSend`; a chat's model; the session list, open, kill and rename.
+
+pub mod create;
+pub mod model;
+pub mod render;
+pub mod send;
+pub mod sessions;
+pub mod submit;
+pub mod turn;

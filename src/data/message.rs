@@ -1,0 +1,79 @@
+//! Messages of a conversation: who said what, what it cost, and what its references pulled in.
+
+use serde::{Deserialize, Serialize};
+
+/// Who said a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+/// Tokens and cost of one answer, as the usage chunk reported them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    #[serde(default)]
+    pub cached_tokens: u64,
+    #[serde(default)]
+    pub reasoning_tokens: u64,
+    /// USD; `None` when the server did not say.
+    #[serde(default)]
+    pub cost: Option<f64>,
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// Why an answer ended early: `stopped`, `error: ...`, `interrupted`, `buffer closed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    /// What the prompt's references (`@file`, `#buffer`, ...) pulled in, as sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+    #[serde(default)]
+    pub ts: u64,
+}
+
+impl Message {
+    /// A message stamped now.
+    pub fn new(role: Role, content: String) -> Message {
+        Message {
+            role,
+            content,
+            reasoning: None,
+            model: None,
+            usage: None,
+            end: None,
+            attachments: Vec::new(),
+            ts: super::now(),
+        }
+    }
+}
+
+/// Context a prompt pulled in by reference: a file, the code buffer, its diagnostics, an image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The reference as typed (`@src/main.rs`, `#buffer`).
+    pub reference: String,
+    /// What it resolved to, shown above the fenced block (`src/main.rs`, `/etc/hosts`).
+    pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// An image as a `data:` URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
+}
