@@ -13,7 +13,7 @@ use super::tmux::{PaneState, Tmux};
 use super::{self as agents, Kind};
 use crate::app::which::session_dir;
 use crate::app::{Error, Result, Shared};
-use crate::config::Config;
+use crate::config::{Config, Tmux as TmuxSetting};
 use crate::data::{AgentMeta, SessionMeta};
 
 const AGENT_KEYS: &[&str] = &["dir", "prompt", "model", "name", "worktree"];
@@ -40,9 +40,9 @@ fn tmux_of(config: &Config) -> Tmux {
 
 /// Whether agents run in tmux: `tmux = "auto"` uses it when installed; `true` requires it.
 fn use_tmux(config: &Config) -> Result<bool> {
-    match &config.tmux {
-        Json::Bool(false) => Ok(false),
-        Json::Bool(true) if !Tmux::installed() => Err(Error::refused(
+    match config.tmux {
+        TmuxSetting::Never => Ok(false),
+        TmuxSetting::Always if !Tmux::installed() => Err(Error::refused(
             "tmux = true, but tmux is not installed. Install it, or set tmux = \"auto\".",
         )),
         _ => Ok(Tmux::installed()),
