@@ -37,6 +37,9 @@ M.defaults = {
   state_dir = nil,
   binary = nil,
   log_level = "info",
+  -- Chat surface (Lua only; not sent to the backend, see ui_only below).
+  send = { ask = true }, -- <Plug>(zen-send) asks for an instruction before sending
+  highlight = "auto", -- code fences: "auto", "treesitter", "syntax" or "off"
 }
 
 -- Allowed types per dotted key. "table" values in `free` are passed through unchecked inside.
@@ -71,6 +74,10 @@ local types = {
   ["state_dir"] = "string",
   ["binary"] = "string",
   ["log_level"] = "string",
+  -- Chat surface (Lua only).
+  ["send"] = "table",
+  ["send.ask"] = "boolean",
+  ["highlight"] = "highlight",
 }
 local free = { ["openrouter.provider"] = true, ["openrouter.reasoning"] = true }
 -- Inclusive bounds of numbers that must not run away (a retry storm); the backend caps them too.
@@ -105,6 +112,8 @@ local function check(kind, v)
     return v == "auto" or type(v) == "boolean"
   elseif kind == "layout" then
     return layouts[v] == true
+  elseif kind == "highlight" then
+    return ({ auto = true, treesitter = true, syntax = true, off = true })[v] == true
   end
   return type(v) == kind
 end
@@ -114,6 +123,8 @@ local function expected(kind)
     return '"auto", true or false'
   elseif kind == "layout" then
     return "one of vsplit, split, tab, float, current"
+  elseif kind == "highlight" then
+    return "one of auto, treesitter, syntax, off"
   end
   return "a " .. kind
 end
@@ -197,6 +208,7 @@ end
 --- The settings as the backend reads them at handshake.
 function M.for_backend()
   local opts = vim.deepcopy(M.options)
+  opts.send, opts.highlight = nil, nil -- chat surface options stay in Lua
   opts.state_dir = M.state_dir()
   if opts.agents and opts.agents.shell and not opts.agents.shell.cmd then
     opts.agents.shell.cmd = { vim.o.shell }

@@ -2,6 +2,7 @@
 -- mark (one undo step), and its end (notes, the new `## User`, the region fixed). Called by the
 -- backend through zen.ui.
 local answers = require("zen.answers")
+local look = require("zen.look")
 
 local M = {}
 
@@ -42,6 +43,7 @@ function M.begin_answer(buf, header)
   follow(wins, buf)
   local mark = vim.api.nvim_buf_set_extmark(buf, ns, last + 3, 0, { right_gravity = true })
   answers.open(buf, mark, last + 1, last + 3)
+  look.line(buf, last + 1, "ZenAssistantHeader")
   return mark
 end
 
@@ -71,6 +73,9 @@ function M.end_answer(buf, mark, info)
   if not folded then -- the stream ended inside the reasoning block
     answers.fold_one(buf, mark)
   end
+  look.notes(buf, pos[1] + 1, user_row - 1)
+  look.line(buf, user_row, "ZenUserHeader")
+  look.fences(buf, header, user_row)
   follow(wins, buf)
   return true
 end

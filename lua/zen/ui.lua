@@ -3,6 +3,7 @@
 local M = {}
 
 local answers = require("zen.answers")
+local look = require("zen.look")
 local stream = require("zen.stream")
 local levels = { info = vim.log.levels.INFO, warn = vim.log.levels.WARN, error = vim.log.levels.ERROR }
 
@@ -15,12 +16,6 @@ local function find_buffer(name)
       return b
     end
   end
-end
-
-local function map_keys(buf)
-  local opts = { buffer = buf, silent = true }
-  vim.keymap.set("n", "<CR>", "<Cmd>ZenSubmit<CR>", vim.tbl_extend("force", opts, { desc = "zen: send" }))
-  vim.keymap.set("i", "<C-s>", "<Esc><Cmd>ZenSubmit<CR>", vim.tbl_extend("force", opts, { desc = "zen: send" }))
 end
 
 --- Creates the chat buffer of session `id` (not shown yet) with `lines` and the model's answers
@@ -50,12 +45,16 @@ function M.create_chat_buffer(id, name, lines, regions)
   for _, r in ipairs(regions or {}) do
     local id = vim.api.nvim_buf_set_extmark(buf, answers.ns_region, r.header, 0, {})
     answers.close(buf, id, r)
+    look.line(buf, r.header, "ZenAssistantHeader")
+    look.notes(buf, r.content_end[1] + 1, r.stop[1] - 1)
   end
+  look.outside(buf, answers.rows(buf))
   vim.bo[buf].modified = false
   vim.bo[buf].filetype = "markdown"
+  look.attach(buf)
   vim.b[buf].zen_session = id
   vim.bo[buf].omnifunc = "v:lua.require'zen.complete'.omni" -- @path, #buffer, #diagnostics
-  map_keys(buf)
+  require("zen.keys").map(buf)
   vim.api.nvim_create_autocmd({ "BufUnload", "BufWipeout" }, {
     buffer = buf,
     callback = function()
@@ -211,6 +210,9 @@ function M.show_usage(lines)
   if not buf or not vim.api.nvim_buf_is_loaded(buf) then
     buf = vim.api.nvim_create_buf(false, true)
     vim.api.nvim_buf_set_name(buf, usage_buf_name)
+    vim.keymap.set("n", "q", function()
+      require("zen.float").close()
+    end, { buffer = buf, silent = true, nowait = true, desc = "zen: close" })
   end
   vim.bo[buf].modifiable = true
   vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
@@ -233,20 +235,6 @@ function M.set_credit(line)
     end
   end
   return true
-end
-
-local function open_float(buf)
-  local width = math.floor(vim.o.columns * 0.8)
-  local height = math.floor(vim.o.lines * 0.8)
-  return vim.api.nvim_open_win(buf, true, {
-    relative = "editor",
-    width = width,
-    height = height,
-    row = math.floor((vim.o.lines - height) / 2),
-    col = math.floor((vim.o.columns - width) / 2),
-    border = "rounded",
-    style = "minimal",
-  })
 end
 
 --- Runs an agent (`r.run`, from the backend: the CLI itself, or `tmux attach`) in a new terminal
@@ -342,7 +330,7 @@ function M.show(buf, layout)
   if shown then
     vim.api.nvim_set_current_win(win)
   elseif layout == "float" then
-    win = open_float(buf)
+    win = require("zen.float").open(buf, (vim.api.nvim_buf_get_name(buf):gsub("^zen://", "zen · ")))
   else
     local cmd = ({ vsplit = "botright vsplit", split = "botright split", tab = "tab split" })[layout]
     if cmd then
@@ -358,6 +346,7 @@ function M.show(buf, layout)
       -- Only zen's reasoning blocks fold: a `{{{` the model writes is text.
       vim.wo[win].foldmethod = "manual"
       vim.wo[win].foldlevel = 0
+      vim.wo[win].foldtext = "v:lua.require'zen.blocks'.foldtext()"
       answers.fold_all(win)
     end
     pcall(vim.api.nvim_win_set_cursor, win, { vim.api.nvim_buf_line_count(buf), 0 })
