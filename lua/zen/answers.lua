@@ -90,16 +90,24 @@ local function text_of(buf, ns, id)
   return ok and table.concat(lines, "\n") or nil
 end
 
---- The answers of `buf`, in buffer order: `{first, last, content}` (rows 0-based, inclusive).
+--- The answers of `buf`, in buffer order: `{first, last, content, id}` (rows 0-based, inclusive).
 function M.read(buf)
   local out = {}
   for _, mark in ipairs(vim.api.nvim_buf_get_extmarks(buf, M.ns_region, 0, -1, { details = true })) do
     local first, last = region_rows(mark)
     if first then
-      table.insert(out, { first = first, last = last, content = text_of(buf, M.ns_content, mark[1]) or "" })
+      table.insert(out, { first = first, last = last, content = text_of(buf, M.ns_content, mark[1]) or "", id = mark[1] })
     end
   end
   return out
+end
+
+--- Forgets answer `id` (its text was taken out: :ZenRetry), so no empty region is left behind
+--- to be read as an answer put back.
+function M.forget(buf, id)
+  for _, ns in ipairs({ M.ns_region, M.ns_content, M.ns_reasoning }) do
+    pcall(vim.api.nvim_buf_del_extmark, buf, ns, id)
+  end
 end
 
 --- A function telling whether a 0-based row of `buf` is inside an answer (as the buffer is now).

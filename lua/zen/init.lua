@@ -187,9 +187,14 @@ function M.rename(new_name, target)
 end
 
 --- `:ZenModel[!] [id]`: sets the model of the current chat (outside a chat: the default for new
---- chats, remembered). Without an id, opens the picker; `!` refreshes the catalogue first.
+--- chats, remembered). Without an id, opens the picker; with text that is not an id, the picker
+--- narrowed to what matches it; `!` refreshes the catalogue first.
 function M.model(id, target, refresh)
   target = target or current_target()
+  if id and id:find(" ") and not id:find("%c") then -- words, not an id
+    require("zen.models").pending = { text = id }
+    id = nil
+  end
   if not id or id == "" then
     backend.ensure()
     backend.notify("pick_model", vim.tbl_extend("force", target, { refresh = refresh == true }))
@@ -197,6 +202,11 @@ function M.model(id, target, refresh)
   end
   local req = vim.tbl_extend("force", target, { model = id, refresh = refresh == true })
   local r = backend.request("set_model", req)
+  if r.unknown then -- not an id: the picker, narrowed to what matches it
+    require("zen.models").pending = { text = id, closest = r.closest }
+    backend.notify("pick_model", vim.tbl_extend("force", target, { refresh = false }))
+    return r
+  end
   local unchecked = r.checked and "" or " (not checked: no model catalogue yet)"
   if r.scope == "session" then
     status.remember(r.id, { model = r.model })

@@ -14,6 +14,7 @@ end
 M.chat = {
   { "n", "<CR>", "<Cmd>ZenSubmit<CR>", "send the chat" },
   { "i", "<C-s>", "<Esc><Cmd>ZenSubmit<CR>", "send the chat" },
+  { "n", "gR", "<Cmd>ZenRetry<CR>", "regenerate the last answer (:ZenRetry)" },
   { "n", "gy", function() M.yank_code() end, "yank the code block under the cursor" },
   { "n", "gO", function() M.outline() end, "outline of the turns (location list)" },
   { "n", "?", function() M.help() end, "show these keys" },

@@ -3,6 +3,7 @@
 -- backend through zen.ui.
 local answers = require("zen.answers")
 local look = require("zen.look")
+local waiting = require("zen.waiting")
 
 local M = {}
 
@@ -44,6 +45,7 @@ function M.begin_answer(buf, header)
   local mark = vim.api.nvim_buf_set_extmark(buf, ns, last + 3, 0, { right_gravity = true })
   answers.open(buf, mark, last + 1, last + 3)
   look.line(buf, last + 1, "ZenAssistantHeader")
+  waiting.start(buf, mark, last + 1)
   return mark
 end
 
@@ -54,6 +56,7 @@ function M.end_answer(buf, mark, info)
   if not (vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)) then
     return false
   end
+  waiting.stop(buf, mark)
   local pos = vim.api.nvim_buf_get_extmark_by_id(buf, ns, mark, {})
   local header = vim.api.nvim_buf_get_extmark_by_id(buf, answers.ns_region, mark, {})[1]
   if not pos[1] or not header then
@@ -90,6 +93,7 @@ function M.append(buf, mark, text, lead)
   if not pos[1] then
     return false
   end
+  waiting.stop(buf, mark)
   local wins = followers(buf, vim.api.nvim_buf_line_count(buf))
   vim.api.nvim_buf_call(buf, function()
     pcall(vim.cmd, "undojoin") -- E790 right after an undo: then this edit starts its own step
@@ -106,6 +110,7 @@ end
 
 --- The backend is gone: answers still streaming end where they stand.
 function M.close_open_answers()
+  waiting.stop_all()
   answers.close_open(ns)
 end
 

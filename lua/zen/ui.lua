@@ -183,21 +183,18 @@ function M.emit(name, payload)
   return true
 end
 
---- Opens `vim.ui.select` over the catalogue rows the backend prepared; the choice sets the model
---- of the chat the command came from (or the default outside a chat).
+--- Opens the model picker (zen.models) over the catalogue rows the backend prepared, narrowed
+--- by a pending `:ZenModel {text}`; the choice sets the model of the chat the command came from
+--- (or the default outside a chat).
 function M.show_model_picker(payload)
   vim.schedule(function()
-    vim.ui.select(payload.rows, {
-      prompt = payload.prompt,
-      kind = "zen_models",
-      format_item = function(row)
-        return row.label
-      end,
-    }, function(row)
-      if row then
-        require("zen.commands").guard(require("zen").model)(row.id, payload.target)
-      end
-    end)
+    local models = require("zen.models")
+    local pending = models.pending
+    models.pending = nil
+    if pending then
+      payload.closest = pending.closest
+    end
+    models.show(payload, pending and pending.text)
   end)
   return true
 end
