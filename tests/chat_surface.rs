@@ -426,3 +426,25 @@ async fn zen_retry_replaces_the_last_answer_and_refuses_after_a_new_prompt() {
     assert_eq!(server.requests_to("/api/v1/chat/completions").len(), 2);
     nv.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn costs_read_the_same_in_the_note_the_statusline_and_the_session_list() {
+    let (server, nv, _home) = setup().await;
+    nv.exec("ZenNew openrouter model=test/model name=cost")
+        .await;
+    answer(&server, &nv, answer_body(&["ok"], 17, 6, 0.0001025), 1).await;
+    assert!(nv
+        .text(0)
+        .await
+        .contains("· session 17 in · 6 out · $0.000102\n"));
+    let status = nv.lua("return require('zen').status()").await;
+    assert_eq!(status, "zen cost · test/model · $0.000102 · idle");
+    let row = nv
+        .lua(
+            "local rows = require('zen.backend').request('list')
+             return require('zen.picker').format_row(rows[1])",
+        )
+        .await;
+    assert!(row.as_str().unwrap().contains(" $0.000102 "), "{row}");
+    nv.quit().await;
+}
