@@ -38,6 +38,16 @@ struct Cli {
     /// Print the RPC protocol version and exit.
     #[arg(long)]
     protocol: bool,
+    /// Print the settings schema (defaults and option types) as JSON and exit (for tests).
+    #[arg(long, hide = true)]
+    schema: bool,
+    /// Print the defaults block of `:help zen-options` and exit.
+    #[arg(long, hide = true)]
+    defaults_doc: bool,
+    /// Check the project file that applies to this directory, print a JSON report and exit
+    /// (for `:checkhealth zen`).
+    #[arg(long, hide = true, value_name = "DIR")]
+    check_project: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -45,6 +55,22 @@ async fn main() {
     let cli = Cli::parse();
     if cli.protocol {
         println!("{}", rpc::PROTOCOL);
+        return;
+    }
+    if cli.schema {
+        println!("{}", config::schema_json());
+        return;
+    }
+    if cli.defaults_doc {
+        print!("{}", config::defaults_doc());
+        return;
+    }
+    if let Some(dir) = &cli.check_project {
+        let (file, problems) = config::project_problems(dir);
+        println!(
+            "{}",
+            serde_json::json!({"file": file, "problems": problems})
+        );
         return;
     }
     init_logging(&cli);

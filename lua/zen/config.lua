@@ -2,6 +2,53 @@
 -- naming it). The project file and per-session arguments are merged in the backend.
 local M = {}
 
+-- The options of setup(), for LuaLS completion. The schema itself is the backend's
+-- (src/config/schema.rs); a test checks these defaults, types and fields against it.
+
+---@class zen.Config
+---@field openrouter? zen.OpenRouterConfig The chat backend (OpenRouter or an OpenAI-compatible API)
+---@field agents? zen.AgentsConfig Terminal agents, one table per kind
+---@field references? zen.ReferencesConfig Limits of `@file`, `@image` and `#buffer`
+---@field tmux? "auto"|boolean Whether agents run in tmux ("auto": when installed)
+---@field tmux_socket? string Name of zen's own tmux server (`tmux -L`)
+---@field layout? "vsplit"|"split"|"tab"|"float"|"current" Where chats and agents open
+---@field state_dir? string Where sessions are saved (default: stdpath("state")/zen-portal)
+---@field binary? string Path of the backend program
+---@field log_level? string Filter of the backend's log, e.g. "debug"
+
+---@class zen.OpenRouterConfig
+---@field base_url? string Endpoint of the chat completions API (the key is sent there)
+---@field api_key_env? string Environment variable holding the API key
+---@field api_key_cmd? string[] Program and arguments that print the key
+---@field default_model? string Model of new sessions, e.g. "openai/gpt-4o"
+---@field temperature? number Sent as `temperature`
+---@field max_tokens? integer Sent as `max_tokens` when set
+---@field fallback_models? string[] Models OpenRouter falls back to, in order
+---@field provider? table Sent unchanged as `provider`
+---@field reasoning? table Sent unchanged as `reasoning`, e.g. { effort = "high" }
+---@field app_title? string Sent in the `X-Title` header
+---@field app_url? string Sent in the `HTTP-Referer` header
+---@field stall_timeout_ms? integer A stream with no bytes for this long has stalled
+---@field connect_timeout_ms? integer Time allowed to connect
+---@field max_retries? integer Retries before the first token (0 to 5)
+---@field retry_base_ms? integer Wait before the first retry, doubled for each further one (100 to 10000)
+---@field catalogue_ttl_s? integer Seconds the saved model catalogue stays fresh
+
+---@class zen.AgentsConfig
+---@field claude? zen.AgentConfig
+---@field codex? zen.AgentConfig
+---@field gemini? zen.AgentConfig
+---@field shell? zen.AgentConfig
+
+---@class zen.AgentConfig
+---@field cmd? string[] The program and fixed arguments (nil for shell: 'shell')
+---@field send_enter? boolean Press Enter after :ZenSend pastes (default true)
+
+---@class zen.ReferencesConfig
+---@field max_file_bytes? integer Largest file an `@path` or `#buffer` may add
+---@field max_image_bytes? integer Largest image an `@image` may attach
+
+---@type zen.Config
 M.defaults = {
   openrouter = {
     base_url = "https://openrouter.ai/api/v1",
@@ -42,34 +89,35 @@ M.defaults = {
   highlight = "auto", -- code fences: "auto", "treesitter", "syntax" or "off"
 }
 
--- Allowed types per dotted key. "table" values in `free` are passed through unchecked inside.
-local types = {
+-- Allowed types per dotted key (`agents.*`: each agent kind). Tables in `free` are passed
+-- through unchecked inside.
+M.types = {
   ["openrouter"] = "table",
   ["openrouter.base_url"] = "string",
   ["openrouter.api_key_env"] = "string",
   ["openrouter.api_key_cmd"] = "list of strings",
   ["openrouter.default_model"] = "string",
   ["openrouter.temperature"] = "number",
-  ["openrouter.max_tokens"] = "number",
+  ["openrouter.max_tokens"] = "whole number",
   ["openrouter.fallback_models"] = "list of strings",
   ["openrouter.provider"] = "table",
   ["openrouter.reasoning"] = "table",
   ["openrouter.app_title"] = "string",
   ["openrouter.app_url"] = "string",
-  ["openrouter.stall_timeout_ms"] = "number",
-  ["openrouter.connect_timeout_ms"] = "number",
-  ["openrouter.max_retries"] = "number",
-  ["openrouter.retry_base_ms"] = "number",
-  ["openrouter.catalogue_ttl_s"] = "number",
+  ["openrouter.stall_timeout_ms"] = "whole number",
+  ["openrouter.connect_timeout_ms"] = "whole number",
+  ["openrouter.max_retries"] = "whole number",
+  ["openrouter.retry_base_ms"] = "whole number",
+  ["openrouter.catalogue_ttl_s"] = "whole number",
   ["agents"] = "table",
   ["agents.*"] = "table",
   ["agents.*.cmd"] = "list of strings",
+  ["agents.*.send_enter"] = "boolean",
   ["references"] = "table",
-  ["references.max_file_bytes"] = "number",
-  ["references.max_image_bytes"] = "number",
+  ["references.max_file_bytes"] = "whole number",
+  ["references.max_image_bytes"] = "whole number",
   ["tmux"] = "tmux",
   ["tmux_socket"] = "string",
-  ["agents.*.send_enter"] = "boolean",
   ["layout"] = "layout",
   ["state_dir"] = "string",
   ["binary"] = "string",
@@ -79,12 +127,16 @@ local types = {
   ["send.ask"] = "boolean",
   ["highlight"] = "highlight",
 }
-local free = { ["openrouter.provider"] = true, ["openrouter.reasoning"] = true }
+local types = M.types
+M.free = { ["openrouter.provider"] = true, ["openrouter.reasoning"] = true }
+local free = M.free
 -- Inclusive bounds of numbers that must not run away (a retry storm); the backend caps them too.
-local bounds = {
+M.bounds = {
   ["openrouter.max_retries"] = { 0, 5 },
   ["openrouter.retry_base_ms"] = { 100, 10000 },
 }
+local bounds = M.bounds
+local agent_kinds = { claude = true, codex = true, gemini = true, shell = true }
 -- Model ids: no control characters or whitespace, at most 200 bytes (the backend also refuses
 -- invisible Unicode controls such as U+202E).
 local function bad_model_id(id)
@@ -108,6 +160,8 @@ end
 local function check(kind, v)
   if kind == "list of strings" then
     return is_list_of_strings(v)
+  elseif kind == "whole number" then
+    return type(v) == "number" and v >= 0 and math.floor(v) == v
   elseif kind == "tmux" then
     return v == "auto" or type(v) == "boolean"
   elseif kind == "layout" then
@@ -132,7 +186,8 @@ end
 local function validate(tbl, prefix)
   for key, value in pairs(tbl) do
     local path = prefix and (prefix .. "." .. key) or tostring(key)
-    local pattern = path:gsub("^agents%.[^.]+", "agents.*")
+    local kind_name = path:match("^agents%.([^.]+)")
+    local pattern = agent_kinds[kind_name] and path:gsub("^agents%.[^.]+", "agents.*") or path
     local kind = types[path] or types[pattern]
     if not kind then
       error(("zen: unknown option `%s`. See :help zen-options."):format(path), 0)
@@ -165,6 +220,8 @@ end
 M.options = vim.deepcopy(M.defaults)
 
 --- Validates `opts` and merges them over the defaults. Errors name the offending field.
+---@param opts? zen.Config
+---@return zen.Config
 function M.setup(opts)
   opts = opts or {}
   if type(opts) ~= "table" then

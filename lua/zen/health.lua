@@ -1,4 +1,5 @@
--- `:checkhealth zen`: binary, protocol, key (presence only), base URL, tmux and agent CLIs.
+-- `:checkhealth zen`: binary, protocol, key (presence only), base URL, tmux and agent CLIs, and
+-- the project file of the current directory (checked by the backend against its schema).
 local M = {}
 
 local h = vim.health or require("health")
@@ -7,6 +8,33 @@ local ok = h.ok or h.report_ok
 local warn = h.warn or h.report_warn
 local err = h.error or h.report_error
 local info = h.info or h.report_info
+
+-- The project file (`.zen-portal.json`) that applies to the current directory: which file,
+-- the keys it may not set, unknown keys and type errors (`zen-portal --check-project` reports
+-- them).
+local function check_project(bin)
+  start("zen-portal: project file")
+  local cwd = vim.fn.getcwd()
+  local out = vim.fn.system({ bin, "--check-project", cwd })
+  local good, report = pcall(vim.fn.json_decode, out)
+  if vim.v.shell_error ~= 0 or not good or type(report) ~= "table" then
+    err("could not check the project file: " .. vim.trim(tostring(out)))
+    return
+  end
+  if type(report.file) ~= "string" then
+    ok("no project file (.zen-portal.json) for " .. cwd)
+    return
+  end
+  info("project file: " .. report.file)
+  for _, problem in ipairs(report.problems) do
+    err(problem)
+  end
+  if #report.problems == 0 then
+    ok("project file is valid")
+  else
+    warn("sessions in this project are refused until the file is fixed: see :help zen-project-file")
+  end
+end
 
 function M.check()
   local backend = require("zen.backend")
@@ -32,6 +60,7 @@ function M.check()
   local good, facts = pcall(backend.request, "health")
   if not good then
     err(tostring(facts))
+    check_project(bin)
     return
   end
   ok(("backend %s running (log: %s)"):format(facts.version, config.log_file()))
@@ -64,6 +93,7 @@ function M.check()
       warn(("%s: `%s` not found (needed only for %s sessions; see agents.%s.cmd)"):format(kind, cmd[1], kind, kind))
     end
   end
+  check_project(bin)
 end
 
 return M

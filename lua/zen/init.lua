@@ -11,6 +11,7 @@ local M = {}
 M.configured = false
 
 --- Validates and stores options (see :help zen-options). Starts nothing.
+---@param opts? zen.Config
 function M.setup(opts)
   config.setup(opts)
   M.configured = true

@@ -16,9 +16,6 @@ pub mod codex;
 pub mod tmux;
 pub mod worktree;
 
-use serde::Deserialize;
-use serde_json::Value as Json;
-
 /// The agent kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -51,23 +48,16 @@ impl Kind {
     }
 }
 
-/// `agents.<kind>` settings.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct AgentSettings {
-    /// The program and fixed arguments (default: the kind's name; for shell, 'shell').
-    #[serde(default)]
-    pub cmd: Option<Vec<String>>,
-    /// Press Enter after pasting a `:ZenSend` (default true).
-    #[serde(default)]
-    pub send_enter: Option<bool>,
-}
+pub use crate::config::AgentSettings;
 
 /// Reads `agents.<kind>` from the settings.
-pub fn settings(agents: &Json, kind: Kind) -> AgentSettings {
-    agents
-        .get(kind.name())
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default()
+pub fn settings(agents: &crate::config::Agents, kind: Kind) -> AgentSettings {
+    match kind {
+        Kind::Claude => agents.claude.clone(),
+        Kind::Codex => agents.codex.clone(),
+        Kind::Gemini => agents.gemini.clone(),
+        Kind::Shell => agents.shell.clone(),
+    }
 }
 
 /// The base command of a kind: the setting, else the kind's own name (a shell: `$SHELL`, `sh`).

@@ -12,7 +12,7 @@ use super::{args, Reply};
 use crate::agents::tmux::{PaneState, Tmux};
 use crate::agents::{self, Kind};
 use crate::app::Shared;
-use crate::config::Config;
+use crate::config::{Config, Tmux as TmuxSetting};
 use crate::session::{AgentMeta, SessionMeta};
 
 const AGENT_KEYS: &[&str] = &["dir", "prompt", "model", "name", "worktree"];
@@ -38,9 +38,9 @@ fn tmux_of(config: &Config) -> Tmux {
 
 /// Whether agents run in tmux: `tmux = "auto"` uses it when installed; `true` requires it.
 fn use_tmux(config: &Config) -> Result<bool, String> {
-    match &config.tmux {
-        Json::Bool(false) => Ok(false),
-        Json::Bool(true) if !Tmux::installed() => Err(
+    match config.tmux {
+        TmuxSetting::Never => Ok(false),
+        TmuxSetting::Always if !Tmux::installed() => Err(
             "zen: tmux = true, but tmux is not installed. Install it, or set tmux = \"auto\"."
                 .into(),
         ),

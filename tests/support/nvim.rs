@@ -64,6 +64,10 @@ impl Nvim {
             .arg(format!("set rtp^={}", root.display()))
             .env_remove("NVIM")
             .env_remove("NVIM_LISTEN_ADDRESS")
+            // A user's editor, not a CI job: with CI=true, gemini-cli runs headless and a revived
+            // `gemini --resume <id>` exits (status 42) waiting for stdin.
+            .env_remove("CI")
+            .env_remove("GITHUB_ACTIONS")
             .env("XDG_CONFIG_HOME", opts.home.join("config"))
             .env("XDG_DATA_HOME", opts.home.join("data"))
             .env("XDG_STATE_HOME", opts.home.join("state"))
