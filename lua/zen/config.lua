@@ -15,6 +15,11 @@ local M = {}
 ---@field state_dir? string Where sessions are saved (default: stdpath("state")/zen-portal)
 ---@field binary? string Path of the backend program
 ---@field log_level? string Filter of the backend's log, e.g. "debug"
+---@field send? zen.SendConfig `<Plug>(zen-send)`
+---@field highlight? "auto"|"treesitter"|"syntax"|"off" How chats highlight code fences
+
+---@class zen.SendConfig
+---@field ask? boolean Ask for an instruction before sending (default true)
 
 ---@class zen.OpenRouterConfig
 ---@field base_url? string Endpoint of the chat completions API (the key is sent there)
@@ -84,9 +89,8 @@ M.defaults = {
   state_dir = nil,
   binary = nil,
   log_level = "info",
-  -- Chat surface (Lua only; not sent to the backend, see ui_only below).
   send = { ask = true }, -- <Plug>(zen-send) asks for an instruction before sending
-  highlight = "auto", -- code fences: "auto", "treesitter", "syntax" or "off"
+  highlight = "auto", -- code fences: "auto" (the regex syntax), "treesitter", "syntax", "off"
 }
 
 -- Allowed types per dotted key (`agents.*`: each agent kind). Tables in `free` are passed
@@ -122,7 +126,6 @@ M.types = {
   ["state_dir"] = "string",
   ["binary"] = "string",
   ["log_level"] = "string",
-  -- Chat surface (Lua only).
   ["send"] = "table",
   ["send.ask"] = "boolean",
   ["highlight"] = "highlight",
@@ -265,7 +268,6 @@ end
 --- The settings as the backend reads them at handshake.
 function M.for_backend()
   local opts = vim.deepcopy(M.options)
-  opts.send, opts.highlight = nil, nil -- chat surface options stay in Lua
   opts.state_dir = M.state_dir()
   if opts.agents and opts.agents.shell and not opts.agents.shell.cmd then
     opts.agents.shell.cmd = { vim.o.shell }
