@@ -448,3 +448,42 @@ async fn costs_read_the_same_in_the_note_the_statusline_and_the_session_list() {
     assert!(row.as_str().unwrap().contains(" $0.000102 "), "{row}");
     nv.quit().await;
 }
+
+/// The `> [zen]` note lines of the current buffer.
+async fn notes_in_buffer(nv: &Nvim) -> Vec<String> {
+    nv.text(0)
+        .await
+        .lines()
+        .filter(|l| l.starts_with("> [zen]"))
+        .map(String::from)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_adds_one_note_not_two() {
+    let (server, nv, _home) = setup().await;
+    let words: Vec<String> = (0..400).map(|i| format!("w{i} ")).collect();
+    let body = answer_body(
+        &words.iter().map(String::as_str).collect::<Vec<_>>(),
+        1,
+        1,
+        0.0,
+    );
+    server.push(sse_split(&body, 200, 25));
+    nv.exec("ZenNew openrouter model=test/model name=stop")
+        .await;
+    nv.type_prompt("long please").await;
+    nv.exec("ZenSubmit").await;
+    nv.wait_for("vim.fn.search('w3 ', 'n') > 0", 10).await;
+    nv.exec("ZenStop").await;
+    nv.wait_done(1, 10).await;
+    let live = notes_in_buffer(&nv).await;
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert!(live[0].starts_with("> [zen] stopped · "), "{live:?}");
+    nv.exec("bwipeout!").await;
+    nv.lua("require('zen').open('stop')").await;
+    let reopened = notes_in_buffer(&nv).await;
+    assert_eq!(reopened.len(), 1, "{reopened:?}");
+    assert!(reopened[0].starts_with("> [zen] stopped"), "{reopened:?}");
+    nv.quit().await;
+}
