@@ -117,3 +117,37 @@ async fn stopping_adds_one_note_not_two() {
     assert!(reopened[0].starts_with("> [zen] stopped"), "{reopened:?}");
     nv.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_usage_note_shows_the_speed_and_the_time_to_the_first_text() {
+    let (server, nv, _home) = setup().await;
+    nv.exec("ZenNew openrouter model=test/model").await;
+    let body = answer_body(&["one ", "two ", "three"], 3, 40, 0.0001);
+    server.push(sse_split(&body, 60, 100));
+    nv.type_prompt("hi").await;
+    nv.exec("ZenSubmit").await;
+    nv.wait_done(1, 10).await;
+    let shown = nv
+        .lua(
+            r#"
+            local ns = vim.api.nvim_create_namespace('zen_speed')
+            local out = {}
+            for _, m in ipairs(vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, { details = true })) do
+              local line = vim.api.nvim_buf_get_lines(0, m[2], m[2] + 1, false)[1]
+              table.insert(out, line .. ' |' .. m[4].virt_text[1][1])
+            end
+            return out
+            "#,
+        )
+        .await;
+    let shown = shown.as_array().unwrap();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    let text = shown[0].as_str().unwrap();
+    assert!(text.starts_with("> [zen] 3 in · 40 out · "), "{text}");
+    let tail = text.split(" |").nth(1).unwrap();
+    let re_ok = tail.starts_with("  · ")
+        && tail.contains(" tokens/s · first text after ")
+        && tail.ends_with(" s");
+    assert!(re_ok, "{tail}");
+    nv.quit().await;
+}

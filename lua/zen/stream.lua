@@ -54,12 +54,13 @@ end
 --- reasoning block above it) and where the answer ends (before that header). False when gone.
 function M.end_answer(buf, mark, info)
   if not (vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)) then
+    waiting.finish(buf, mark, 0, -1) -- only stops its clock
     return false
   end
-  waiting.stop(buf, mark)
   local pos = vim.api.nvim_buf_get_extmark_by_id(buf, ns, mark, {})
   local header = vim.api.nvim_buf_get_extmark_by_id(buf, answers.ns_region, mark, {})[1]
   if not pos[1] or not header then
+    waiting.finish(buf, mark, 0, -1)
     return false
   end
   local wins = followers(buf, vim.api.nvim_buf_line_count(buf))
@@ -77,6 +78,7 @@ function M.end_answer(buf, mark, info)
     answers.fold_one(buf, mark)
   end
   look.notes(buf, pos[1] + 1, user_row - 1)
+  waiting.finish(buf, mark, pos[1], user_row - 1)
   look.line(buf, user_row, "ZenUserHeader")
   look.fences(buf, header, user_row)
   follow(wins, buf)
@@ -93,7 +95,7 @@ function M.append(buf, mark, text, lead)
   if not pos[1] then
     return false
   end
-  waiting.stop(buf, mark)
+  waiting.text(buf, mark)
   local wins = followers(buf, vim.api.nvim_buf_line_count(buf))
   vim.api.nvim_buf_call(buf, function()
     pcall(vim.cmd, "undojoin") -- E790 right after an undo: then this edit starts its own step
