@@ -218,7 +218,10 @@ pub fn picker_rows(c: &Catalogue, recent: &[String]) -> Vec<Json> {
                 inputs,
                 if m.reasoning { "reasoning" } else { "" },
             );
-            json!({"id": m.id, "label": label.trim_end()})
+            // The numbers let the picker sort by price or context (USD per million tokens).
+            json!({"id": m.id, "label": label.trim_end(), "context": m.context_length,
+                   "price_in": m.prompt_price.map(|p| p * 1e6),
+                   "price_out": m.completion_price.map(|p| p * 1e6)})
         })
         .collect()
 }
