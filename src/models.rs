@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value as Json};
 
-use crate::app::App;
+use crate::app::{App, Error};
 use crate::config::OpenRouter;
 use crate::data::model_id;
 use crate::data::{now, Message};
@@ -218,7 +218,10 @@ pub fn picker_rows(c: &Catalogue, recent: &[String]) -> Vec<Json> {
                 inputs,
                 if m.reasoning { "reasoning" } else { "" },
             );
-            json!({"id": m.id, "label": label.trim_end()})
+            // The numbers let the picker sort by price or context (USD per million tokens).
+            json!({"id": m.id, "label": label.trim_end(), "context": m.context_length,
+                   "price_in": m.prompt_price.map(|p| p * 1e6),
+                   "price_out": m.completion_price.map(|p| p * 1e6)})
         })
         .collect()
 }
@@ -246,7 +249,7 @@ pub fn preflight(
     model: Option<&catalogue::Model>,
     messages: &[Message],
     cfg: &mut OpenRouter,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, Error> {
     let Some(model) = model else {
         return Ok(vec![]);
     };
@@ -254,12 +257,12 @@ pub fn preflight(
     if let Some(ctx) = model.context_length {
         let estimate = estimate_tokens(messages);
         if estimate > ctx {
-            return Err(format!(
-                "zen: this conversation is about {} tokens, more than {}'s context of {}. Start a new chat, trim earlier turns, or pick a longer-context model with :ZenModel.",
+            return Err(Error::refused(format!(
+                "this conversation is about {} tokens, more than {}'s context of {}. Start a new chat, trim earlier turns, or pick a longer-context model with :ZenModel.",
                 estimate,
                 model.id,
                 catalogue::format_context(Some(ctx))
-            ));
+            )));
         }
     }
     if cfg.reasoning.is_some() && !model.reasoning {
@@ -295,6 +298,7 @@ mod tests {
         let msgs = vec![Message::new(Role::User, "x".repeat(40_000))];
         let err =
             preflight(Some(&model(8000, true)), &msgs, &mut OpenRouter::default()).unwrap_err();
+        let err = err.to_string();
         assert!(
             err.contains("about 10004 tokens") && err.contains("context of 8k"),
             "{err}"

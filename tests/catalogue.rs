@@ -4,10 +4,13 @@ mod support;
 
 use support::*;
 
-/// Records what `vim.ui.select` is given, and chooses the row whose id is `_G.choose` (if set).
+/// Records what `vim.ui.select` is given (the models; the header row apart), and chooses the row
+/// whose id is `_G.choose` (if set).
 const CAPTURE_SELECT: &str = r#"
   _G.selects = {}
   vim.ui.select = function(items, opts, cb)
+    local header = type(items[1]) == "table" and items[1].header and table.remove(items, 1)
+    _G.header = header and header.label
     local labels = vim.tbl_map(opts.format_item or tostring, items)
     table.insert(_G.selects, { prompt = opts.prompt, labels = labels, ids = vim.tbl_map(function(i) return type(i) == "table" and i.id or i end, items) })
     local chosen = nil
@@ -120,7 +123,7 @@ async fn outside_a_chat_it_sets_the_default_remembered_across_restarts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_id_is_refused_with_the_closest_ids_and_completion_offers_ids() {
+async fn a_text_that_is_not_an_id_opens_the_picker_narrowed_and_completion_offers_ids() {
     let (_server, nv, _home) = with_catalogue().await;
     nv.exec("ZenNew openrouter").await;
     // No catalogue yet: taken as given (the editor never waits on a fetch), and said so.
@@ -135,9 +138,36 @@ async fn unknown_id_is_refused_with_the_closest_ids_and_completion_offers_ids() 
         10,
     )
     .await;
-    nv.exec("ZenModel openai/gpt4o").await;
-    let note = nv.wait_note("unknown model 'openai/gpt4o'", 5).await;
-    assert!(note.contains("Closest: openai/gpt-4o"), "{note}");
+    nv.lua("_G.choose = 'openai/gpt-4o'").await;
+    nv.exec("ZenModel gpt4o").await;
+    let pick = nv.wait_for("_G.selects[1]", 10).await;
+    let ids = pick["ids"].as_array().unwrap();
+    assert!(ids.contains(&"openai/gpt-4o".into()), "{pick}");
+    assert!(ids.len() < CATALOGUE_SIZE, "narrowed: {} rows", ids.len());
+    for label in pick["labels"].as_array().unwrap() {
+        let chars: Vec<char> = label.as_str().unwrap().to_lowercase().chars().collect();
+        let mut it = chars.iter();
+        assert!(
+            "gpt4o".chars().all(|c| it.any(|x| *x == c)),
+            "{label} does not match gpt4o"
+        );
+    }
+    assert!(
+        pick["prompt"]
+            .as_str()
+            .unwrap()
+            .ends_with("matching 'gpt4o'"),
+        "{pick}"
+    );
+    let header = nv.lua("return _G.header").await;
+    let header = header.as_str().unwrap();
+    for column in ["id", "name", "context", "$/M in/out", "inputs"] {
+        assert!(header.contains(column), "{column} in {header}");
+    }
+    nv.wait_note("chat-1 now uses openai/gpt-4o", 5).await;
+    nv.exec("ZenModel zzqqzzqq").await;
+    let note = nv.wait_note("no model matches 'zzqqzzqq'", 5).await;
+    assert!(note.contains(":ZenModel lists them all"), "{note}");
     let ids = nv
         .lua("return vim.fn.getcompletion('ZenModel anthropic/', 'cmdline')")
         .await;
@@ -146,6 +176,54 @@ async fn unknown_id_is_refused_with_the_closest_ids_and_completion_offers_ids() 
         .lua("return vim.fn.getcompletion('ZenNew openrouter model=openai/', 'cmdline')")
         .await;
     assert_eq!(ids, serde_json::json!(["model=openai/gpt-4o"]));
+    nv.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn choosing_the_header_row_sorts_the_models_by_price_or_context() {
+    let (_server, nv, _home) = with_catalogue().await;
+    nv.lua(
+        r#"
+        _G.calls = {}
+        vim.ui.select = function(items, opts, cb)
+          table.insert(_G.calls, items)
+          if #_G.calls == 1 then return cb(items[1]) end                 -- the header
+          if #_G.calls == 2 then return cb(items[_G.by], _G.by) end     -- sort by
+          if #_G.calls == 3 then _G.sorted = vim.list_slice(items, 2) return cb(nil) end
+        end
+        "#,
+    )
+    .await;
+    for (by, key, ascending) in [(2, "price", true), (3, "context", false)] {
+        nv.lua(&format!("_G.calls, _G.sorted, _G.by = {{}}, nil, {by}"))
+            .await;
+        nv.exec("ZenModel").await;
+        nv.wait_for("_G.sorted", 10).await;
+        let values = nv
+            .lua(&format!(
+                "return vim.tbl_map(function(r)
+                   local p, o, c = tonumber(r.price_in), tonumber(r.price_out), tonumber(r.context)
+                   if '{key}' == 'price' then return (p and o) and (p + o) or 1e300 end
+                   return c or -1
+                 end, _G.sorted)"
+            ))
+            .await;
+        let v: Vec<f64> = values
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        assert_eq!(v.len(), CATALOGUE_SIZE);
+        let ordered = v.windows(2).all(|w| {
+            if ascending {
+                w[0] <= w[1]
+            } else {
+                w[0] >= w[1]
+            }
+        });
+        assert!(ordered, "sorted by {key}: {v:?}");
+    }
     nv.quit().await;
 }
 
@@ -300,7 +378,8 @@ async fn usage_sums_what_was_served_per_session_model_and_day_with_credit() {
     nv.exec("ZenSubmit").await;
     nv.wait_done(3, 10).await;
     let status = nv.lua("return require('zen').status()").await;
-    assert_eq!(status, "zen second · m/two · $0.0040 · idle");
+    // Costs read the same everywhere: as in the note and :ZenUsage.
+    assert_eq!(status, "zen second · m/two · $0.004000 · idle");
     nv.exec("ZenUsage").await;
     nv.wait_for("vim.fn.search('credit: \\\\$7', 'n') > 0", 10)
         .await;

@@ -89,17 +89,24 @@ async fn blockwise_selection() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn operator_with_a_motion_and_visual_mapping() {
+async fn the_operator_asks_for_an_instruction_first() {
     let (server, nv, _home) = project().await;
     server.push(sse(answer_body(&["ok"], 1, 1, 0.0)));
     server.push(sse(answer_body(&["ok"], 1, 1, 0.0)));
     chat_then_file(&nv).await;
     nv.lua("vim.keymap.set('n', 'gz', '<Plug>(zen-send)') vim.keymap.set('x', 'gz', '<Plug>(zen-send)')").await;
+    // Answers "explain these", then nothing (the code alone), then Esc (nothing is sent).
+    nv.lua(
+        "local answers = { 'explain these', '', nil }
+         _G.asked = 0
+         vim.ui.input = function(opts, cb) _G.asked = _G.asked + 1 cb(answers[_G.asked]) end",
+    )
+    .await;
     nv.exec("normal 4Ggzj").await;
     nv.wait_done(1, 10).await;
     assert_eq!(
         last_user(&server, 0),
-        "src/lib.rs:4-5\n```rust\nfn four() {}\nfn five() {}\n```"
+        "explain these\n\nsrc/lib.rs:4-5\n```rust\nfn four() {}\nfn five() {}\n```"
     );
     nv.exec("edit src/lib.rs").await;
     nv.exec("normal 1GVgz").await;
@@ -107,6 +114,40 @@ async fn operator_with_a_motion_and_visual_mapping() {
     assert_eq!(
         last_user(&server, 1),
         "src/lib.rs:1\n```rust\nfn one() {}\n```"
+    );
+    nv.exec("edit src/lib.rs").await;
+    nv.exec("normal 2Ggzj").await;
+    assert_eq!(nv.lua("return _G.asked").await, 3);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        server.requests_to("/api/v1/chat/completions").len(),
+        2,
+        "Esc sends nothing"
+    );
+    nv.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_with_send_ask_off_sends_at_once() {
+    let server = FakeServer::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let proj = home.path().join("proj");
+    std::fs::create_dir_all(proj.join(".git")).unwrap();
+    std::fs::create_dir_all(proj.join("src")).unwrap();
+    std::fs::write(proj.join("src/lib.rs"), "fn one() {}\nfn two() {}\n").unwrap();
+    let mut start = Start::new(home.path(), &server.base_url());
+    start.cwd = Some(proj.clone());
+    start.setup = "send = { ask = false },".into();
+    let nv = Nvim::start(start).await;
+    nv.install_event_counter().await;
+    server.push(sse(answer_body(&["ok"], 1, 1, 0.0)));
+    chat_then_file(&nv).await;
+    nv.lua("vim.ui.input = function() error('asked') end vim.keymap.set('n', 'gz', '<Plug>(zen-send)')").await;
+    nv.exec("normal 1Ggzj").await;
+    nv.wait_done(1, 10).await;
+    assert_eq!(
+        last_user(&server, 0),
+        "src/lib.rs:1-2\n```rust\nfn one() {}\nfn two() {}\n```"
     );
     nv.quit().await;
 }

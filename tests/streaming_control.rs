@@ -55,7 +55,7 @@ async fn stop_drops_the_connection_and_keeps_the_partial_answer() {
     let text = nv.text(0).await;
     assert!(text.contains("w0 w1 w2 w3 "), "{text}");
     assert!(!text.contains("w399"), "{text}");
-    assert!(text.contains("\n> [zen] stopped\n"), "{text}");
+    assert!(text.contains("\n> [zen] stopped · "), "{text}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
         server.requests()[0].aborted,

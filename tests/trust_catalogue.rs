@@ -11,6 +11,7 @@ use support::*;
 const CAPTURE_SELECT: &str = r#"
   _G.selects = {}
   vim.ui.select = function(items, opts, cb)
+    if type(items[1]) == "table" and items[1].header then table.remove(items, 1) end
     table.insert(_G.selects, { prompt = opts.prompt, labels = vim.tbl_map(opts.format_item or tostring, items),
       ids = vim.tbl_map(function(i) return i.id end, items) })
     cb(nil)

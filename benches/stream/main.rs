@@ -37,6 +37,7 @@ mod rows;
 mod startup;
 mod streams;
 mod submit;
+mod users;
 
 use std::path::Path;
 use std::process::Stdio;
@@ -71,6 +72,12 @@ const STARTUP_RUNS: usize = 10;
 const BACKEND_STARTS: usize = 5;
 /// The 1 MB stream runs this many times (the machine is shared: one run can be unlucky).
 const BIG_RUNS: usize = 3;
+/// The 1 MB stream runs this many times per user configuration.
+const USER_BIG_RUNS: usize = 2;
+/// A fast model: this many tokens per write, this far apart (3000 tokens/s), for this long.
+const FAST_PER_WRITE: usize = 30;
+const FAST_GAP_MS: u64 = 10;
+const FAST_BYTES: usize = 60_000;
 /// Picker openings measured, each way.
 const PICKER_RUNS: usize = 5;
 
@@ -148,6 +155,12 @@ async fn run(nvim: String) {
         big.parts.len()
     );
 
+    let fast = Stream::fast(prose(FAST_BYTES, 4), FAST_PER_WRITE, FAST_GAP_MS);
+    if std::env::var("ZEN_BENCH_ONLY").as_deref() == Ok("users") {
+        let runs = users::users(&big, &fast).await;
+        users::print(&runs);
+        return;
+    }
     eprintln!("bench: plugin cost at startup ({STARTUP_RUNS} runs)");
     let startup = plugin_startup_ms(&nvim);
     eprintln!("bench: backend start, 1 MB stream, realistic-rate stream");
@@ -161,6 +174,8 @@ async fn run(nvim: String) {
     let base = baseline(&big).await;
     eprintln!("bench: model picker with the full catalogue ({CATALOGUE_SIZE} models)");
     let picker = picker().await;
+    eprintln!("bench: as users run it (syntax on, a UI attached at 200x50)");
+    let users = users::users(&big, &fast).await;
 
     let report = Report {
         version,
@@ -171,6 +186,7 @@ async fn run(nvim: String) {
         many,
         base,
         picker,
+        users,
     };
     report.print();
     report.write_json();

@@ -16,7 +16,7 @@ pub struct Picker {
 /// Records when `vim.ui.select` is reached and how many rows it got.
 const PICKER_CAPTURE: &str = r#"
   vim.ui.select = function(items, opts, cb)
-    _G.picker_rows = #vim.tbl_map(opts.format_item, items)
+    _G.picker_rows = #vim.tbl_map(opts.format_item, items) - 1 -- the header row
     _G.picker_t1 = vim.loop.hrtime()
     cb(nil)
   end

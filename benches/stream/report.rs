@@ -23,6 +23,8 @@ pub struct Report<'a> {
     pub many: Many,
     pub base: Baseline,
     pub picker: Picker,
+    /// The configurations users run (`users`).
+    pub users: Vec<crate::users::UserRun>,
 }
 
 /// One line of the table (and of the JSON).

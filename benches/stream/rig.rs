@@ -96,9 +96,16 @@ pub struct Rig {
 
 impl Rig {
     pub async fn start() -> Rig {
+        Rig::start_with("").await
+    }
+
+    /// A rig whose `setup()` gets the extra Lua fields `setup`.
+    pub async fn start_with(setup: &str) -> Rig {
         let server = FakeServer::start().await;
         let home = tempfile::tempdir().expect("temp dir");
-        let nv = Nvim::start(Start::new(home.path(), &server.base_url())).await;
+        let mut start = Start::new(home.path(), &server.base_url());
+        start.setup = setup.into();
+        let nv = Nvim::start(start).await;
         nv.install_event_counter().await;
         let probe = Probe::connect(&nv, home.path()).await;
         let nvim_pid = nv
@@ -115,7 +122,7 @@ impl Rig {
         }
     }
 
-    async fn backend_pid(&self) -> i64 {
+    pub async fn backend_pid(&self) -> i64 {
         self.nv.backend_pid().await.expect("backend pid")
     }
 
@@ -149,7 +156,12 @@ impl Rig {
 
     /// Opens a chat, streams `stream` into it while probing and sampling memory, checks the
     /// answer byte for byte and returns the figures.
-    async fn stream_one(&mut self, stream: &Stream, probing: bool, pids: Vec<i64>) -> StreamRun {
+    pub async fn stream_one(
+        &mut self,
+        stream: &Stream,
+        probing: bool,
+        pids: Vec<i64>,
+    ) -> StreamRun {
         self.nv.exec("ZenNew openrouter model=test/model").await;
         self.nv.type_prompt("Write a long answer.").await;
         self.server.push(stream.reply());

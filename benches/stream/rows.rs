@@ -273,6 +273,7 @@ impl Report<'_> {
                 json!({"cold_ms": picker.cold_ms, "warm_ms": picker.warm_ms, "rows": picker.rows}),
             ),
         );
+        rows.extend(crate::users::rows(&self.users));
         rows.shrink_to_fit();
         rows
     }

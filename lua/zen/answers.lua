@@ -3,11 +3,13 @@
 -- range of the model's content and of zen's reasoning block. The backend parses only the text
 -- outside regions (what the user typed); an answer is sent back as exactly its content text, so
 -- nothing the model writes (a `## User` header, a `> [zen]` note, `{{{`) changes the conversation.
+local blocks = require("zen.blocks")
+
 local M = {}
 
 M.ns_region = vim.api.nvim_create_namespace("zen_answer")
 M.ns_content = vim.api.nvim_create_namespace("zen_content")
-M.ns_reasoning = vim.api.nvim_create_namespace("zen_reasoning")
+M.ns_reasoning = blocks.kind("reasoning", "reasoning") -- a zen block (zen.blocks): folds
 
 local function loaded(buf)
   return vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)
@@ -61,7 +63,7 @@ end
 function M.mark_reasoning(buf, id, header, lead)
   if lead > 0 then
     local last = math.min(header + lead, vim.api.nvim_buf_line_count(buf) - 1)
-    vim.api.nvim_buf_set_extmark(buf, M.ns_reasoning, header + 2, 0, { id = id, end_row = last, end_col = 0 })
+    blocks.mark(buf, "reasoning", id, header + 2, last, "ZenReasoning")
   end
 end
 
@@ -79,7 +81,7 @@ local function region_rows(mark)
   return r0, (c1 == 0 and r1 > r0) and r1 - 1 or r1
 end
 
---- The answers of `buf`, in buffer order: `{first, last, content}` (rows 0-based, inclusive;
+--- The answers of `buf`, in buffer order: `{first, last, content, id}` (rows 0-based, inclusive;
 --- `content`: where the model's text is, `{row, col, end_row, end_col}`).
 function M.extents(buf)
   local out = {}
@@ -88,10 +90,18 @@ function M.extents(buf)
     if first then
       local m = vim.api.nvim_buf_get_extmark_by_id(buf, M.ns_content, mark[1], { details = true })
       local extent = (m[1] and m[3] and m[3].end_row) and { m[1], m[2], m[3].end_row, m[3].end_col } or nil
-      table.insert(out, { first = first, last = last, content = extent })
+      table.insert(out, { first = first, last = last, content = extent, id = mark[1] })
     end
   end
   return out
+end
+
+--- Forgets answer `id` (its text was taken out: :ZenRetry), so no empty region is left behind
+--- to be read as an answer put back.
+function M.forget(buf, id)
+  for _, ns in ipairs({ M.ns_region, M.ns_content, M.ns_reasoning }) do
+    pcall(vim.api.nvim_buf_del_extmark, buf, ns, id)
+  end
 end
 
 --- A function telling whether a 0-based row of `buf` is inside an answer (as the buffer is now).
@@ -145,38 +155,12 @@ function M.close_open(stream_ns)
   end
 end
 
-local function fold(win, first, last)
-  pcall(vim.api.nvim_win_call, win, function()
-    vim.cmd(("%d,%dfold"):format(first + 1, last + 1))
-  end)
-end
-
---- Folds answer `id`'s reasoning block in every window showing `buf` (zen's windows fold by hand:
---- a `{{{` written by the model folds nothing).
+--- Folds answer `id`'s reasoning block in every window showing `buf`.
 function M.fold_one(buf, id)
-  local m = vim.api.nvim_buf_get_extmark_by_id(buf, M.ns_reasoning, id, { details = true })
-  if not m[1] or not m[3] or not m[3].end_row or m[3].end_row <= m[1] then
-    return
-  end
-  for _, win in ipairs(vim.api.nvim_list_wins()) do
-    if vim.api.nvim_win_get_buf(win) == buf and vim.wo[win].foldmethod == "manual" then
-      fold(win, m[1], m[3].end_row)
-    end
-  end
+  blocks.fold_one(buf, "reasoning", id)
 end
 
---- Makes `win`'s folds exactly the reasoning blocks of the buffer it shows.
-function M.fold_all(win)
-  local buf = vim.api.nvim_win_get_buf(win)
-  pcall(vim.api.nvim_win_call, win, function()
-    vim.cmd("normal! zE")
-  end)
-  for _, m in ipairs(vim.api.nvim_buf_get_extmarks(buf, M.ns_reasoning, 0, -1, { details = true })) do
-    local d = m[4] or {}
-    if d.end_row and d.end_row > m[2] then
-      fold(win, m[2], d.end_row)
-    end
-  end
-end
+--- Makes `win`'s folds exactly zen's blocks (zen.blocks) of the buffer it shows.
+M.fold_all = blocks.fold_all
 
 return M

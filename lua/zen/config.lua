@@ -15,6 +15,11 @@ local M = {}
 ---@field state_dir? string Where sessions are saved (default: stdpath("state")/zen-portal)
 ---@field binary? string Path of the backend program
 ---@field log_level? string Filter of the backend's log, e.g. "debug"
+---@field send? zen.SendConfig `<Plug>(zen-send)`
+---@field highlight? "auto"|"treesitter"|"syntax"|"off" How chats highlight code fences
+
+---@class zen.SendConfig
+---@field ask? boolean Ask for an instruction before sending (default true)
 
 ---@class zen.OpenRouterConfig
 ---@field base_url? string Endpoint of the chat completions API (the key is sent there)
@@ -86,6 +91,8 @@ M.defaults = {
   state_dir = nil,
   binary = nil,
   log_level = "info",
+  send = { ask = true }, -- <Plug>(zen-send) asks for an instruction before sending
+  highlight = "auto", -- code fences: "auto" (the regex syntax), "treesitter", "syntax", "off"
 }
 
 -- Allowed types per dotted key (`agents.*`: each agent kind). Tables in `free` are passed
@@ -122,6 +129,9 @@ M.types = {
   ["state_dir"] = "string",
   ["binary"] = "string",
   ["log_level"] = "string",
+  ["send"] = "table",
+  ["send.ask"] = "boolean",
+  ["highlight"] = "highlight",
 }
 local types = M.types
 M.free = { ["openrouter.provider"] = true, ["openrouter.reasoning"] = true }
@@ -166,6 +176,8 @@ local function check(kind, v)
     return v == "auto" or type(v) == "boolean"
   elseif kind == "layout" then
     return layouts[v] == true
+  elseif kind == "highlight" then
+    return ({ auto = true, treesitter = true, syntax = true, off = true })[v] == true
   end
   return type(v) == kind
 end
@@ -175,6 +187,8 @@ local function expected(kind)
     return '"auto", true or false'
   elseif kind == "layout" then
     return "one of vsplit, split, tab, float, current"
+  elseif kind == "highlight" then
+    return "one of auto, treesitter, syntax, off"
   end
   return "a " .. kind
 end

@@ -25,6 +25,15 @@ local function current_target()
   return { buf = buf, session = vim.b[buf].zen_session }
 end
 
+-- Where to show a session opened from a command: in this window when it already shows one of
+-- zen's buffers (a chat, an agent, the usage), else per the `layout` option.
+local function layout_here()
+  if vim.b.zen_session or vim.api.nvim_buf_get_name(0) == "zen://usage" then
+    return "current"
+  end
+  return config.get().layout
+end
+
 local function remember(result)
   if result and result.id then
     status.remember(result.id, { name = result.name, model = result.model })
@@ -40,11 +49,15 @@ function M.new(kind, args)
   if kind ~= "openrouter" then
     local r = backend.request("new_agent", { kind = kind, args = args, cwd = vim.fn.getcwd() })
     r.buf = ui.open_terminal(r, config.get().layout)
+    vim.cmd("startinsert") -- terminal mode: the agent takes keys at once
     return r
   end
   local result = backend.request("new_chat", { args = args, cwd = vim.fn.getcwd() })
   remember(result)
   ui.show(result.buf, config.get().layout)
+  if args.prompt == nil and vim.api.nvim_get_current_buf() == result.buf then
+    vim.cmd("startinsert!") -- the cursor is under `## User`: type the prompt
+  end
   return result
 end
 
@@ -106,20 +119,25 @@ function M.stop()
   return r
 end
 
---- Opens a session by id or name (its live buffer, or rebuilt from history).
-function M.open(name)
+--- Opens a session by id or name (its live buffer, or rebuilt from history). `picked`: the user
+--- chose it (:ZenList): shown in this window if it is zen's, an agent in terminal mode.
+function M.open(name, picked)
   local r = backend.request("open", { name = name })
+  local layout = picked and layout_here() or config.get().layout
   if r.run then -- an agent: show its live terminal, else attach (or revive) in a new one
     local live = ui.live_terminal(r.id)
     if live then
-      ui.show(live, config.get().layout)
+      ui.show(live, layout)
       -- The backend may have restarted: tell it again (the pid lets it watch a plain codex).
       local ok, pid = pcall(vim.fn.jobpid, vim.b[live].terminal_job_id)
       backend.notify("agent_started", { id = r.id, buf = live, pid = ok and pid or nil, tmux = r.tmux })
       r.buf = live
     else
-      r.buf = ui.open_terminal(r, config.get().layout)
+      r.buf = ui.open_terminal(r, layout)
       r.revived = r.revived or not r.tmux
+    end
+    if picked then
+      vim.cmd("startinsert")
     end
     if r.revived then
       local note = (type(r.note) == "string" and r.note ~= "") and ("; " .. r.note) or ""
@@ -129,7 +147,7 @@ function M.open(name)
   end
   remember(r)
   status.remember(r.id, { cost = r.cost })
-  ui.show(r.buf, config.get().layout)
+  ui.show(r.buf, layout)
   return r
 end
 
@@ -176,9 +194,14 @@ function M.rename(new_name, target)
 end
 
 --- `:ZenModel[!] [id]`: sets the model of the current chat (outside a chat: the default for new
---- chats, remembered). Without an id, opens the picker; `!` refreshes the catalogue first.
+--- chats, remembered). Without an id, opens the picker; with text that is not an id, the picker
+--- narrowed to what matches it; `!` refreshes the catalogue first.
 function M.model(id, target, refresh)
   target = target or current_target()
+  if id and id:find(" ") and not id:find("%c") then -- words, not an id
+    require("zen.models").pending = { text = id }
+    id = nil
+  end
   if not id or id == "" then
     backend.ensure()
     backend.notify("pick_model", vim.tbl_extend("force", target, { refresh = refresh == true }))
@@ -186,6 +209,11 @@ function M.model(id, target, refresh)
   end
   local req = vim.tbl_extend("force", target, { model = id, refresh = refresh == true })
   local r = backend.request("set_model", req)
+  if r.unknown then -- not an id: the picker, narrowed to what matches it
+    require("zen.models").pending = { text = id, closest = r.closest }
+    backend.notify("pick_model", vim.tbl_extend("force", target, { refresh = false }))
+    return r
+  end
   local unchecked = r.checked and "" or " (not checked: no model catalogue yet)"
   if r.scope == "session" then
     status.remember(r.id, { model = r.model })
@@ -206,7 +234,7 @@ function M.list()
   require("zen.picker").pick(rows, function(action, row)
     local run = require("zen.commands").guard(function()
       if action == "open" or action == "revive" then
-        M.open(row.id)
+        M.open(row.id, true)
       elseif action == "kill" then
         M.kill(row.id, false)
       elseif action == "rename" then

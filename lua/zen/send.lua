@@ -66,19 +66,31 @@ function M.command(opts)
   return require("zen").send(sel)
 end
 
+-- Sends `sel` from the mapping: first asks for an instruction (`send.ask`, the default; Esc
+-- cancels, an empty one sends the code alone), else at once.
+local function deliver(sel)
+  local send = require("zen.commands").guard(require("zen").send)
+  sel.instruction = ""
+  if not require("zen.config").get().send.ask then
+    return send(sel)
+  end
+  vim.ui.input({ prompt = "zen: instruction (empty: none): " }, function(input)
+    if input ~= nil then
+      sel.instruction = input
+      send(sel)
+    end
+  end)
+end
+
 --- `<Plug>(zen-send)` in visual mode.
 function M.visual()
-  local sel = selection(yank("gv"), vim.fn.line("'<"), vim.fn.line("'>"))
-  sel.instruction = ""
-  require("zen.commands").guard(require("zen").send)(sel)
+  deliver(selection(yank("gv"), vim.fn.line("'<"), vim.fn.line("'>")))
 end
 
 --- 'operatorfunc' of `<Plug>(zen-send)`: sends the text the motion covered.
 function M.operator(kind)
   local motion = ({ line = "'[V']", char = "`[v`]", block = "`[\22`]" })[kind] or "'[V']"
-  local sel = selection(yank(motion), vim.fn.line("'["), vim.fn.line("']"))
-  sel.instruction = ""
-  require("zen.commands").guard(require("zen").send)(sel)
+  deliver(selection(yank(motion), vim.fn.line("'["), vim.fn.line("']")))
 end
 
 --- Starts the operator (`<Plug>(zen-send)ip`).

@@ -23,6 +23,19 @@ function M.on_event(name, p)
   pcall(vim.cmd, "redrawstatus!")
 end
 
+--- A cost in USD as the backend writes it everywhere (notes, :ZenUsage): `$0`, `$0.000102`
+--- under a cent, `$0.2500` from a cent up, `$?` unknown.
+function M.cost(c)
+  if type(c) ~= "number" then
+    return "$?"
+  elseif c == 0 then
+    return "$0"
+  elseif c >= 0.01 then
+    return ("$%.4f"):format(c)
+  end
+  return ("$%.6f"):format(c)
+end
+
 function M.remember(id, info)
   sessions[id] = vim.tbl_extend("force", sessions[id] or {}, info)
 end
@@ -34,7 +47,7 @@ function M.line()
   if not s then
     return ""
   end
-  local cost = s.cost and string.format(" · $%.4f", s.cost) or ""
+  local cost = type(s.cost) == "number" and (" · " .. M.cost(s.cost)) or ""
   return ("zen %s · %s%s · %s"):format(s.name or "?", s.model or "?", cost, s.streaming and "streaming" or "idle")
 end
 

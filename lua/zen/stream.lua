@@ -2,6 +2,8 @@
 -- mark (one undo step), and its end (notes, the new `## User`, the region fixed). Called by the
 -- backend through zen.ui.
 local answers = require("zen.answers")
+local look = require("zen.look")
+local waiting = require("zen.waiting")
 
 local M = {}
 
@@ -42,6 +44,8 @@ function M.begin_answer(buf, header)
   follow(wins, buf)
   local mark = vim.api.nvim_buf_set_extmark(buf, ns, last + 3, 0, { right_gravity = true })
   answers.open(buf, mark, last + 1, last + 3)
+  look.line(buf, last + 1, "ZenAssistantHeader")
+  waiting.start(buf, mark, last + 1)
   return mark
 end
 
@@ -50,11 +54,13 @@ end
 --- reasoning block above it) and where the answer ends (before that header). False when gone.
 function M.end_answer(buf, mark, info)
   if not (vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)) then
+    waiting.finish(buf, mark, 0, -1) -- only stops its clock
     return false
   end
   local pos = vim.api.nvim_buf_get_extmark_by_id(buf, ns, mark, {})
   local header = vim.api.nvim_buf_get_extmark_by_id(buf, answers.ns_region, mark, {})[1]
   if not pos[1] or not header then
+    waiting.finish(buf, mark, 0, -1)
     return false
   end
   local wins = followers(buf, vim.api.nvim_buf_line_count(buf))
@@ -71,6 +77,10 @@ function M.end_answer(buf, mark, info)
   if not folded then -- the stream ended inside the reasoning block
     answers.fold_one(buf, mark)
   end
+  look.notes(buf, pos[1] + 1, user_row - 1)
+  waiting.finish(buf, mark, pos[1], user_row - 1)
+  look.line(buf, user_row, "ZenUserHeader")
+  look.fences(buf, header, user_row)
   follow(wins, buf)
   return true
 end
@@ -85,6 +95,7 @@ function M.append(buf, mark, text, lead)
   if not pos[1] then
     return false
   end
+  waiting.text(buf, mark)
   local wins = followers(buf, vim.api.nvim_buf_line_count(buf))
   vim.api.nvim_buf_call(buf, function()
     pcall(vim.cmd, "undojoin") -- E790 right after an undo: then this edit starts its own step
@@ -101,6 +112,7 @@ end
 
 --- The backend is gone: answers still streaming end where they stand.
 function M.close_open_answers()
+  waiting.stop_all()
   answers.close_open(ns)
 end
 

@@ -3,6 +3,7 @@
 local M = {}
 
 local answers = require("zen.answers")
+local look = require("zen.look")
 local stream = require("zen.stream")
 local levels = { info = vim.log.levels.INFO, warn = vim.log.levels.WARN, error = vim.log.levels.ERROR }
 
@@ -15,13 +16,6 @@ local function find_buffer(name)
       return b
     end
   end
-end
-
-local function map_keys(buf)
-  local opts = { buffer = buf, silent = true }
-  vim.keymap.set("n", "<CR>", "<Cmd>ZenSubmit<CR>", vim.tbl_extend("force", opts, { desc = "zen: send" }))
-  vim.keymap.set("i", "<C-s>", "<Esc><Cmd>ZenSubmit<CR>", vim.tbl_extend("force", opts, { desc = "zen: send" }))
-  vim.keymap.set("n", "ga", "<Cmd>ZenApply<CR>", vim.tbl_extend("force", opts, { desc = "zen: apply the code block" }))
 end
 
 --- Creates the chat buffer of session `id` (not shown yet) with `lines` and the model's answers
@@ -51,12 +45,16 @@ function M.create_chat_buffer(id, name, lines, regions)
   for _, r in ipairs(regions or {}) do
     local id = vim.api.nvim_buf_set_extmark(buf, answers.ns_region, r.header, 0, {})
     answers.close(buf, id, r)
+    look.line(buf, r.header, "ZenAssistantHeader")
+    look.notes(buf, r.content_end[1] + 1, r.stop[1] - 1)
   end
+  look.outside(buf, answers.rows(buf))
   vim.bo[buf].modified = false
   vim.bo[buf].filetype = "markdown"
+  look.attach(buf)
   vim.b[buf].zen_session = id
   vim.bo[buf].omnifunc = "v:lua.require'zen.complete'.omni" -- @path, #buffer, #diagnostics
-  map_keys(buf)
+  require("zen.keys").map(buf)
   vim.api.nvim_create_autocmd({ "BufUnload", "BufWipeout" }, {
     buffer = buf,
     callback = function()
@@ -191,21 +189,18 @@ function M.emit(name, payload)
   return true
 end
 
---- Opens `vim.ui.select` over the catalogue rows the backend prepared; the choice sets the model
---- of the chat the command came from (or the default outside a chat).
+--- Opens the model picker (zen.models) over the catalogue rows the backend prepared, narrowed
+--- by a pending `:ZenModel {text}`; the choice sets the model of the chat the command came from
+--- (or the default outside a chat).
 function M.show_model_picker(payload)
   vim.schedule(function()
-    vim.ui.select(payload.rows, {
-      prompt = payload.prompt,
-      kind = "zen_models",
-      format_item = function(row)
-        return row.label
-      end,
-    }, function(row)
-      if row then
-        require("zen.commands").guard(require("zen").model)(row.id, payload.target)
-      end
-    end)
+    local models = require("zen.models")
+    local pending = models.pending
+    models.pending = nil
+    if pending then
+      payload.closest = pending.closest
+    end
+    models.show(payload, pending and pending.text)
   end)
   return true
 end
@@ -218,6 +213,9 @@ function M.show_usage(lines)
   if not buf or not vim.api.nvim_buf_is_loaded(buf) then
     buf = vim.api.nvim_create_buf(false, true)
     vim.api.nvim_buf_set_name(buf, usage_buf_name)
+    vim.keymap.set("n", "q", function()
+      require("zen.float").close()
+    end, { buffer = buf, silent = true, nowait = true, desc = "zen: close" })
   end
   vim.bo[buf].modifiable = true
   vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
@@ -240,20 +238,6 @@ function M.set_credit(line)
     end
   end
   return true
-end
-
-local function open_float(buf)
-  local width = math.floor(vim.o.columns * 0.8)
-  local height = math.floor(vim.o.lines * 0.8)
-  return vim.api.nvim_open_win(buf, true, {
-    relative = "editor",
-    width = width,
-    height = height,
-    row = math.floor((vim.o.lines - height) / 2),
-    col = math.floor((vim.o.columns - width) / 2),
-    border = "rounded",
-    style = "minimal",
-  })
 end
 
 --- Runs an agent (`r.run`, from the backend: the CLI itself, or `tmux attach`) in a new terminal
@@ -349,7 +333,7 @@ function M.show(buf, layout)
   if shown then
     vim.api.nvim_set_current_win(win)
   elseif layout == "float" then
-    win = open_float(buf)
+    win = require("zen.float").open(buf, (vim.api.nvim_buf_get_name(buf):gsub("^zen://", "zen · ")))
   else
     local cmd = ({ vsplit = "botright vsplit", split = "botright split", tab = "tab split" })[layout]
     if cmd then
@@ -365,6 +349,7 @@ function M.show(buf, layout)
       -- Only zen's reasoning blocks fold: a `{{{` the model writes is text.
       vim.wo[win].foldmethod = "manual"
       vim.wo[win].foldlevel = 0
+      vim.wo[win].foldtext = "v:lua.require'zen.blocks'.foldtext()"
       answers.fold_all(win)
     end
     pcall(vim.api.nvim_win_set_cursor, win, { vim.api.nvim_buf_line_count(buf), 0 })

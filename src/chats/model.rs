@@ -23,7 +23,8 @@ pub struct SetModel {
 }
 
 /// Sets the model of the chat in `buf` (the next turn uses it), or outside a chat the default
-/// for new chats. Unknown ids are refused with the closest ones suggested.
+/// for new chats. For an unknown id it answers `unknown` (and the closest ids): the editor opens
+/// the picker narrowed to it.
 pub async fn set_model(app: &Shared, req: SetModel) -> Result<Json> {
     let ready = app.ready()?;
     let model = req.model.trim().to_string();
@@ -43,11 +44,8 @@ pub async fn set_model(app: &Shared, req: SetModel) -> Result<Json> {
     };
     let checked = match catalogue.as_ref().filter(|c| c.source != Source::Builtin) {
         Some(c) if c.find(&model).is_none() => {
-            let close = c.closest(&model, 3);
-            return Err(Error::refused(format!(
-                "unknown model '{model}'. Closest: {}. :ZenModel lists them all.",
-                close.join(", ")
-            )));
+            // Not an id: the editor opens the picker narrowed to what matches it.
+            return Ok(json!({"unknown": model, "closest": c.closest(&model, 3)}));
         }
         Some(_) => true,
         None => {

@@ -84,7 +84,7 @@ async fn prepare(
         last.attachments = refs::resolve(&found, &ctx).map_err(Error::refused)?;
     }
     let warnings = crate::models::preflight(entry, &messages, &mut cfg.openrouter);
-    for warning in warnings.map_err(Error::refused)? {
+    for warning in warnings? {
         ready.ui.notify(&warning, "warn").await;
     }
     record(app, id, &stored, &messages);

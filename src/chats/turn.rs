@@ -11,7 +11,9 @@ use super::render::Renderer;
 use crate::app::registry::{Cancel, End};
 use crate::app::Shared;
 use crate::config::OpenRouter;
-use crate::data::transcript::{usage_note, NOTE_PREFIX, REASONING_CLOSE, REASONING_OPEN};
+use crate::data::transcript::{
+    note_text, usage_note, NOTE_PREFIX, REASONING_CLOSE, REASONING_OPEN,
+};
 use crate::data::{Message, Role, Usage};
 use crate::openrouter::client::ChatRequest;
 use crate::openrouter::stream::StreamEvent;
@@ -171,9 +173,15 @@ pub async fn run(turn: Turn) {
         }
     }
 
+    // What stopped the answer and its usage make one note (`stopped · 3 in · 9 out · ...`).
+    let usage_line = (answer.usage.is_some() || error.is_none())
+        .then(|| usage_note(answer.usage.as_ref(), &totals));
     let mut notes = Vec::new();
     if let Some(reason) = &stop_reason {
-        notes.push(format!("{NOTE_PREFIX} {}", reason.as_str()));
+        notes.push(match &usage_line {
+            Some(u) => format!("{NOTE_PREFIX} {} · {}", reason.as_str(), note_text(u)),
+            None => format!("{NOTE_PREFIX} {}", reason.as_str()),
+        });
     }
     if let Some(text) = &error_text {
         notes.push(format!(
@@ -186,8 +194,8 @@ pub async fn run(turn: Turn) {
             "{NOTE_PREFIX} the answer hit max_tokens (finish_reason: length)"
         ));
     }
-    if answer.usage.is_some() || error.is_none() {
-        notes.push(usage_note(answer.usage.as_ref(), &totals));
+    if let (None, Some(u)) = (&stop_reason, usage_line) {
+        notes.push(u);
     }
     if let Some(e) = &unsaved {
         notes.push(format!("{NOTE_PREFIX} {}", unsaved_text(e)));

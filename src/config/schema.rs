@@ -29,6 +29,10 @@ pub struct Config {
     pub state_dir: PathBuf,
     pub binary: Option<String>,
     pub log_level: String,
+    /// The chat surface (read by Lua): `<Plug>(zen-send)` asks for an instruction first.
+    pub send: SendSettings,
+    /// How chats highlight code fences (read by Lua).
+    pub highlight: Highlight,
 }
 
 impl Default for Config {
@@ -43,8 +47,34 @@ impl Default for Config {
             state_dir: PathBuf::new(),
             binary: None,
             log_level: "info".into(),
+            send: SendSettings { ask: true },
+            highlight: Highlight::Auto,
         }
     }
+}
+
+/// The `send` table (read by Lua).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SendSettings {
+    /// `<Plug>(zen-send)` asks for an instruction before sending.
+    pub ask: bool,
+}
+
+impl Default for SendSettings {
+    fn default() -> Self {
+        Self { ask: true }
+    }
+}
+
+/// How chats highlight code fences (read by Lua): "auto" is the regex syntax, measured lighter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Highlight {
+    Auto,
+    Treesitter,
+    Syntax,
+    Off,
 }
 
 /// The `openrouter` table of the settings.
@@ -221,6 +251,7 @@ pub enum Kind {
     FreeTable,
     Tmux,
     Layout,
+    Highlight,
 }
 
 impl Kind {
@@ -235,6 +266,7 @@ impl Kind {
             Kind::Table | Kind::FreeTable => "a table",
             Kind::Tmux => "\"auto\", true or false",
             Kind::Layout => "one of vsplit, split, tab, float, current",
+            Kind::Highlight => "one of auto, treesitter, syntax, off",
         }
     }
 }
@@ -319,6 +351,9 @@ pub const OPTIONS: &[Opt] = &[
     setup_only("state_dir", Kind::String, "it would move your sessions"),
     setup_only("binary", Kind::String, RUNS),
     opt("log_level", Kind::String),
+    opt("send", Kind::Table),
+    opt("send.ask", Kind::Boolean),
+    opt("highlight", Kind::Highlight),
 ];
 
 /// The agent kinds `agents` holds, in the order shown.

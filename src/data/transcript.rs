@@ -162,6 +162,11 @@ pub fn usage_note(usage: Option<&super::Usage>, totals: &super::Totals) -> Strin
     }
 }
 
+/// A note's text without its `> [zen] ` prefix.
+pub fn note_text(note: &str) -> &str {
+    note.strip_prefix(NOTE_PREFIX).unwrap_or(note).trim_start()
+}
+
 /// `> [zen] 12 in · 34 out · $0.000123`: one answer's usage.
 pub fn turn_note(u: &super::Usage) -> String {
     format!(
@@ -215,12 +220,15 @@ pub fn render(title_line: &str, messages: &[Message]) -> Rendered {
             });
         }
         out.push(String::new());
-        if let Some(end) = &m.end {
-            out.push(format!("{NOTE_PREFIX} {end}"));
-            out.push(String::new());
-        }
-        if let Some(u) = &m.usage {
-            out.push(turn_note(u));
+        // One note: what ended the answer, then its usage (as the live answer shows it).
+        let usage = m.usage.as_ref().map(turn_note);
+        let note = match (&m.end, usage) {
+            (Some(end), Some(u)) => Some(format!("{NOTE_PREFIX} {end} · {}", note_text(&u))),
+            (Some(end), None) => Some(format!("{NOTE_PREFIX} {end}")),
+            (None, u) => u,
+        };
+        if let Some(note) = note {
+            out.push(note);
             out.push(String::new());
         }
     }

@@ -3,12 +3,14 @@
 
 pub mod agents;
 pub mod catalogue;
+pub mod chat;
 pub mod fake_agent_api;
 pub mod fake_server;
 pub mod nvim;
 
 pub use agents::*;
 pub use catalogue::*;
+pub use chat::*;
 pub use fake_agent_api::*;
 pub use fake_server::*;
 pub use nvim::*;
