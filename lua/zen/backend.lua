@@ -31,6 +31,9 @@ local function on_exit(job, code)
     return
   end
   pcall(require("zen.ui").close_open_answers) -- the user's next prompt must not join a dead answer
+  if package.loaded["zen.review"] then
+    pcall(require("zen.review").backend_gone) -- its edits' pending changes cannot finish
+  end
   local last = state.stderr[#state.stderr]
   vim.schedule(function()
     vim.notify(
@@ -141,6 +144,9 @@ function M.stop()
     state.chan, state.pid = nil, nil
     pcall(vim.fn.jobstop, chan)
     pcall(require("zen.ui").close_open_answers) -- its answers end here
+    if package.loaded["zen.review"] then
+      pcall(require("zen.review").backend_gone)
+    end
   end
 end
 

@@ -27,6 +27,7 @@ local M = {}
 ---@field api_key_env? string Environment variable holding the API key
 ---@field api_key_cmd? string[] Program and arguments that print the key
 ---@field default_model? string Model of new sessions, e.g. "openai/gpt-4o"
+---@field edit_model? string Model of :ZenEdit (nil: the last chat's model, else default_model)
 ---@field temperature? number Sent as `temperature`
 ---@field max_tokens? integer Sent as `max_tokens` when set
 ---@field fallback_models? string[] Models OpenRouter falls back to, in order
@@ -61,6 +62,7 @@ M.defaults = {
     api_key_env = "OPENROUTER_API_KEY",
     api_key_cmd = nil,
     default_model = "anthropic/claude-sonnet-4",
+    edit_model = nil,
     temperature = 0.7,
     max_tokens = nil,
     fallback_models = {},
@@ -103,6 +105,7 @@ M.types = {
   ["openrouter.api_key_env"] = "string",
   ["openrouter.api_key_cmd"] = "list of strings",
   ["openrouter.default_model"] = "string",
+  ["openrouter.edit_model"] = "string",
   ["openrouter.temperature"] = "number",
   ["openrouter.max_tokens"] = "whole number",
   ["openrouter.fallback_models"] = "list of strings",
@@ -148,7 +151,11 @@ local agent_kinds = { claude = true, codex = true, gemini = true, shell = true }
 local function bad_model_id(id)
   return id == "" or #id > 200 or id:find("[%c%s]") ~= nil
 end
-local model_keys = { ["openrouter.default_model"] = true, ["openrouter.fallback_models"] = true }
+local model_keys = {
+  ["openrouter.default_model"] = true,
+  ["openrouter.edit_model"] = true,
+  ["openrouter.fallback_models"] = true,
+}
 local layouts = { vsplit = true, split = true, tab = true, float = true, current = true }
 
 local function is_list_of_strings(v)

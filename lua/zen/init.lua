@@ -105,8 +105,13 @@ function M.send(sel)
   return r
 end
 
---- `:ZenStop`: cancels the current chat's answer (the partial answer stays, marked).
+--- `:ZenStop`: cancels the current chat's answer (the partial answer stays, marked), or the
+--- edit streaming in this buffer (what arrived stays as the pending change).
 function M.stop()
+  local editing = package.loaded["zen.review"] and require("zen.review").streaming_in(vim.api.nvim_get_current_buf())
+  if editing and editing.session then
+    return backend.request("stop", { name = editing.session })
+  end
   local r = backend.request("stop", current_target())
   if not r.stopped then
     vim.notify("zen: nothing is streaming in this chat.", vim.log.levels.INFO)
@@ -259,6 +264,33 @@ end
 function M.restart()
   backend.stop()
   backend.ensure()
+end
+
+--- `:[range]ZenEdit {instruction}`: lines `first`..`last` (1-based) rewritten by the model,
+--- streamed in as a pending change.
+function M.edit(first, last, instruction)
+  return require("zen.edit").run(first, last, instruction)
+end
+
+--- `:ZenAccept[!] [all]`: applies this buffer's pending change (or every one); `!` is an agent's
+--- "allow always".
+function M.accept(all, always)
+  return require("zen.review").accept(all, always)
+end
+
+--- `:ZenReject [all]`: drops this buffer's pending change (or every one).
+function M.reject(all)
+  return require("zen.review").reject(all)
+end
+
+--- `:ZenApply`: the code block under the cursor in a chat answer, as a pending change.
+function M.apply()
+  return require("zen.apply").apply()
+end
+
+--- `:ZenPending`: every pending change in the quickfix list.
+function M.pending()
+  return require("zen.review").pending()
 end
 
 --- A short string for statuslines: session, model, cost, streaming or idle ("" outside chats).

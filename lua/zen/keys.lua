@@ -16,6 +16,7 @@ M.chat = {
   { "i", "<C-s>", "<Esc><Cmd>ZenSubmit<CR>", "send the chat" },
   { "n", "gR", "<Cmd>ZenRetry<CR>", "regenerate the last answer (:ZenRetry)" },
   { "n", "gy", function() M.yank_code() end, "yank the code block under the cursor" },
+  { "n", "ga", "<Cmd>ZenApply<CR>", "apply the code block under the cursor as a pending change (:ZenApply)" },
   { "n", "gO", function() M.outline() end, "outline of the turns (location list)" },
   { "n", "?", function() M.help() end, "show these keys" },
   { "n", "q", q, "close the chat's float", { expr = true } },

@@ -19,7 +19,7 @@ function M.format_row(row)
   local glyphs = { streaming = "●", idle = "○", running = "▶", exited = "■", failed = "✗" }
   local glyph = glyphs[row.state] or "?"
   local model = row.model ~= vim.NIL and row.model or ""
-  local cost = row.kind == "openrouter" and require("zen.status").cost(tonumber(row.cost) or 0) or ""
+  local cost = (row.kind == "openrouter" or row.kind == "edit") and require("zen.status").cost(tonumber(row.cost) or 0) or ""
   local dir = vim.fn.fnamemodify(row.dir or "", ":~")
   return ("%s %-20s %-10s %-30s %-9s %-7s %s"):format(glyph, row.name, row.kind, model, cost, ago(row.updated), dir)
 end

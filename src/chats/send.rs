@@ -101,6 +101,7 @@ fn pick_rows(app: &Shared) -> Vec<Json> {
     app.registry
         .list()
         .into_iter()
+        .filter(|row| row.meta.kind != "edit") // :ZenEdit's history, not a chat to send to
         .map(|row| {
             let model = row.meta.model.unwrap_or_default();
             json!({"id": row.meta.id, "name": row.meta.name, "kind": row.meta.kind, "model": model})

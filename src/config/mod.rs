@@ -107,7 +107,10 @@ impl OpenRouter {
             .fallback_models
             .iter()
             .map(|id| ("fallback_models", id));
-        for (field, id) in std::iter::once(("default_model", &self.default_model)).chain(fallbacks)
+        let edit = self.edit_model.iter().map(|id| ("edit_model", id));
+        for (field, id) in std::iter::once(("default_model", &self.default_model))
+            .chain(fallbacks)
+            .chain(edit)
         {
             if let Err(why) = model_id::check(id) {
                 bail!(
