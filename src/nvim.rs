@@ -4,6 +4,7 @@
 use nvim_rs::compat::tokio::Compat;
 use rmpv::Value;
 use serde_json::Value as Json;
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -194,6 +195,22 @@ impl Ui {
             .call("append", vec![buf.into(), mark.into(), text.into(), lead])
             .await?;
         Ok(ok.as_bool().unwrap_or(false))
+    }
+
+    /// Shows retry `attempt` of `max` (sent after `delay`) in the answer's waiting line (best
+    /// effort: it is only feedback).
+    pub async fn retrying(&self, buf: i64, mark: i64, attempt: u32, max: u32, delay: Duration) {
+        let delay_ms = delay.as_millis() as u64;
+        let args = vec![
+            buf.into(),
+            mark.into(),
+            attempt.into(),
+            max.into(),
+            delay_ms.into(),
+        ];
+        if let Err(e) = self.call("retrying", args).await {
+            tracing::debug!("showing a retry: {e:#}");
+        }
     }
 
     /// Replaces the title line (after a rename or model change).

@@ -33,6 +33,39 @@ async fn a_live_waiting_line_shows_until_the_first_text() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_waiting_line_says_retrying_while_the_backend_waits_to_retry() {
+    let (server, nv, _home) = setup().await;
+    nv.exec("ZenNew openrouter model=test/model").await;
+    // Retry-After: 1 makes each wait a full second: long enough to be seen under load.
+    server.push(error_reply(500, "boom", &[("Retry-After", "1")]));
+    server.push(error_reply(500, "boom", &[("Retry-After", "1")]));
+    server.push(sse(answer_body(&["third time lucky"], 1, 1, 0.0)));
+    nv.type_prompt("hi").await;
+    nv.exec("ZenSubmit").await;
+    for n in ["1/2", "2/2"] {
+        let probe = format!(
+            r#"(function()
+            local ns = vim.api.nvim_create_namespace('zen_waiting')
+            local m = vim.api.nvim_buf_get_extmarks(0, ns, 0, -1, {{ details = true }})[1]
+            local text = m and m[4].virt_text[1][1] or ''
+            return text:find('retrying {n}', 1, true) and text or false
+          end)()"#
+        );
+        let shown = nv.wait_for(&probe, 10).await;
+        assert!(shown
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("  retrying {n}")));
+    }
+    nv.wait_done(1, 10).await;
+    let text = nv.text(0).await;
+    assert!(text.contains("third time lucky"), "{text}");
+    assert!(!text.contains("retrying"), "{text}");
+    assert_eq!(server.requests_to("/api/v1/chat/completions").len(), 3);
+    nv.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zen_retry_replaces_the_last_answer_and_refuses_after_a_new_prompt() {
     let (server, nv, _home) = setup().await;
     nv.exec("ZenNew openrouter model=test/model").await;

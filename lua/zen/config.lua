@@ -17,6 +17,7 @@ local M = {}
 ---@field log_level? string Filter of the backend's log, e.g. "debug"
 ---@field send? zen.SendConfig `<Plug>(zen-send)`
 ---@field highlight? "auto"|"treesitter"|"syntax"|"off" How chats highlight code fences
+---@field system_prompt? string First system message of chats without a `## System` turn
 
 ---@class zen.SendConfig
 ---@field ask? boolean Ask for an instruction before sending (default true)
@@ -93,6 +94,7 @@ M.defaults = {
   log_level = "info",
   send = { ask = true }, -- <Plug>(zen-send) asks for an instruction before sending
   highlight = "auto", -- code fences: "auto" (the regex syntax), "treesitter", "syntax", "off"
+  system_prompt = nil,
 }
 
 -- Allowed types per dotted key (`agents.*`: each agent kind). Tables in `free` are passed
@@ -132,6 +134,7 @@ M.types = {
   ["send"] = "table",
   ["send.ask"] = "boolean",
   ["highlight"] = "highlight",
+  ["system_prompt"] = "string",
 }
 local types = M.types
 M.free = { ["openrouter.provider"] = true, ["openrouter.reasoning"] = true }

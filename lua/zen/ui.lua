@@ -144,6 +144,7 @@ M.begin_answer = stream.begin_answer
 M.append = stream.append
 M.end_answer = stream.end_answer
 M.close_open_answers = stream.close_open_answers
+M.retrying = require("zen.waiting").retrying
 
 function M.set_title(buf, title)
   if vim.api.nvim_buf_is_loaded(buf) then

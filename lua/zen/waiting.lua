@@ -1,17 +1,28 @@
 -- Timing of an answer as the user sees it: before its first text, a live "waiting… 1.2 s" after
--- its `## Assistant · model` header; at its end, the speed (tokens/s from the first text) and the
+-- its `## Assistant · model` header ("retrying 1/2 in 0.8 s" while the backend waits to retry); at its end, the speed (tokens/s from the first text) and the
 -- time to the first text after zen's usage note. Both are virtual text: not part of the chat.
 local M = {}
 
 local ns = vim.api.nvim_create_namespace("zen_waiting")
 local ns_speed = vim.api.nvim_create_namespace("zen_speed")
 local uv = vim.uv or vim.loop
-local answers = {} -- "buf:mark" → { timer, started, first }
+local answers = {} -- "buf:mark" → { timer, row, started, first, retry }
 
-local function show(buf, row, started)
+local function line(a)
+  local now = uv.now()
+  local r = a.retry
+  if not r then
+    return ("waiting… %.1f s"):format((now - a.started) / 1000)
+  elseif now < r.at then
+    return ("retrying %d/%d in %.1f s"):format(r.attempt, r.max, (r.at - now) / 1000)
+  end
+  return ("retrying %d/%d · waiting… %.1f s"):format(r.attempt, r.max, (now - a.started) / 1000)
+end
+
+local function show(buf, a)
   if vim.api.nvim_buf_is_valid(buf) then
-    local text = ("waiting… %.1f s"):format((uv.now() - started) / 1000)
-    pcall(vim.api.nvim_buf_set_extmark, buf, ns, row, 0, {
+    local text = line(a)
+    pcall(vim.api.nvim_buf_set_extmark, buf, ns, a.row, 0, {
       id = 1,
       virt_text = { { "  " .. text, "ZenWaiting" } },
       virt_text_pos = "eol",
@@ -35,14 +46,24 @@ function M.start(buf, mark, row)
   local key = buf .. ":" .. mark
   stop_timer(answers[key], buf)
   uv.update_time()
-  local a = { started = uv.now(), timer = uv.new_timer() }
+  local a = { row = row, started = uv.now(), timer = uv.new_timer() }
   answers[key] = a
-  show(buf, row, a.started)
+  show(buf, a)
   a.timer:start(100, 100, vim.schedule_wrap(function()
     if a.timer then
-      show(buf, row, a.started)
+      show(buf, a)
     end
   end))
+end
+
+--- The backend retries the request: retry `attempt` of `max`, sent after `delay_ms`.
+function M.retrying(buf, mark, attempt, max, delay_ms)
+  local a = answers[buf .. ":" .. mark]
+  if a and a.timer then
+    uv.update_time()
+    a.retry = { attempt = attempt, max = max, at = uv.now() + delay_ms }
+    show(buf, a)
+  end
 end
 
 --- The first text arrived (called at every flush; only the first counts).

@@ -16,6 +16,7 @@ use crate::data::transcript::{
 };
 use crate::data::{Message, Role, Usage};
 use crate::openrouter::client::ChatRequest;
+use crate::openrouter::retry::Retry;
 use crate::openrouter::stream::StreamEvent;
 use crate::openrouter::ChatError;
 use crate::store::Record;
@@ -267,9 +268,15 @@ async fn stream_answer(
         messages: &turn.messages,
         session_id: &turn.session,
     };
+    // The waiting line under the header says "retrying 1/2 in 1.0 s" while it waits.
+    let (ui, buf, mark) = (ready.ui.clone(), turn.buf, turn.mark);
+    let mut on_retry = move |r: Retry| {
+        let ui = ui.clone();
+        tokio::spawn(async move { ui.retrying(buf, mark, r.attempt, r.max, r.delay).await });
+    };
     let mut events = tokio::select! {
         _ = token.cancelled() => return Ok(()),
-        s = ready.client.open(&request, &key, token) => s?,
+        s = ready.client.open(&request, &key, token, &mut on_retry) => s?,
     };
     let mut last_save = Instant::now();
     loop {

@@ -33,6 +33,8 @@ pub struct Config {
     pub send: SendSettings,
     /// How chats highlight code fences (read by Lua).
     pub highlight: Highlight,
+    /// Sent as the first `system` message of a chat that has no `## System` turn.
+    pub system_prompt: Option<String>,
 }
 
 impl Default for Config {
@@ -49,6 +51,7 @@ impl Default for Config {
             log_level: "info".into(),
             send: SendSettings { ask: true },
             highlight: Highlight::Auto,
+            system_prompt: None,
         }
     }
 }
@@ -354,6 +357,12 @@ pub const OPTIONS: &[Opt] = &[
     opt("send", Kind::Table),
     opt("send.ask", Kind::Boolean),
     opt("highlight", Kind::Highlight),
+    // A cloned repository's text would steer every answer unseen.
+    setup_only(
+        "system_prompt",
+        Kind::String,
+        "a cloned repository would steer the model",
+    ),
 ];
 
 /// The agent kinds `agents` holds, in the order shown.

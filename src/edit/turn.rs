@@ -133,9 +133,10 @@ async fn stream(
         messages: &turn.messages,
         session_id: &turn.session,
     };
+    let mut no_retry_line = |_| {}; // an edit has no waiting line to tell
     let mut events = tokio::select! {
         _ = token.cancelled() => return Ok(()),
-        s = ready.client.open(&request, &key, token) => s?,
+        s = ready.client.open(&request, &key, token, &mut no_retry_line) => s?,
     };
     loop {
         let item = tokio::select! {

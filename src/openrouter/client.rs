@@ -116,11 +116,13 @@ impl Client {
 
     /// Sends the request, retrying (429, 408, 5xx, connection errors) with backoff while no token
     /// has arrived, and returns the answer's event stream. Cancelling gives up at once.
+    /// `on_retry` hears of each retry before its wait.
     pub async fn open(
         &self,
         req: &ChatRequest<'_>,
         key: &ApiKey,
         cancel: &CancellationToken,
+        on_retry: &mut (dyn FnMut(super::retry::Retry) + Send),
     ) -> Result<EventStream, ChatError> {
         let mut attempt = 0;
         // Capped again here: whatever the settings say, one submit sends a bounded number.
@@ -140,6 +142,11 @@ impl Client {
                 attempt + 1
             );
             attempt += 1;
+            on_retry(super::retry::Retry {
+                attempt,
+                max: max_retries,
+                delay: wait,
+            });
             tokio::select! {
                 _ = cancel.cancelled() => return Err(err),
                 _ = tokio::time::sleep(wait) => {}

@@ -6,6 +6,17 @@ use std::time::Duration;
 use super::error::MAX_RETRY_AFTER_S;
 use super::ChatError;
 
+/// A retry about to be sent, told to the caller before its wait (the waiting line shows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// This retry's number, from 1.
+    pub attempt: u32,
+    /// How many retries one request may send.
+    pub max: u32,
+    /// The wait before it is sent.
+    pub delay: Duration,
+}
+
 /// No retry is sent sooner than this after a failure, whatever the server or settings say.
 pub const MIN_DELAY: Duration = Duration::from_millis(100);
 
