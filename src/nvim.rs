@@ -1,6 +1,9 @@
 //! Calls from the backend into Neovim. Each goes through one function of `lua/zen/ui.lua`
 //! (owned and versioned with this crate), so a flush or an event costs exactly one RPC call.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use nvim_rs::compat::tokio::Compat;
 use rmpv::Value;
 use serde_json::Value as Json;
@@ -31,6 +34,8 @@ pub struct ChatBuffer {
 struct Slice {
     tick: i64,
     total: usize,
+    /// The row `lines` start at.
+    from: usize,
     lines: Vec<String>,
     /// With the first slice only.
     #[serde(default)]
@@ -89,12 +94,17 @@ fn at_char(line: &str, col: usize) -> usize {
 #[derive(Clone)]
 pub struct Ui {
     nvim: Nvim,
+    /// Each chat buffer's lines as last read (`read_chat`).
+    kept: Arc<Mutex<HashMap<i64, Vec<String>>>>,
 }
 
 impl Ui {
     /// Wraps a Neovim handle.
     pub fn new(nvim: Nvim) -> Ui {
-        Ui { nvim }
+        Ui {
+            nvim,
+            kept: Arc::default(),
+        }
     }
 
     async fn call(&self, function: &str, args: Vec<Value>) -> anyhow::Result<Value> {
@@ -127,14 +137,17 @@ impl Ui {
 
     /// The lines and answers of a chat buffer; `None` when it is gone or unloaded. Read in
     /// slices of `SLICE` lines (nvim-rs decodes one reply in time that grows with its square),
-    /// again if the buffer changed in between; the answers' text is cut from the lines.
+    /// again if the buffer changed in between; the answers' text is cut from the lines. Lines
+    /// above the first row changed since the last read come from memory.
     pub async fn read_chat(&self, buf: i64) -> anyhow::Result<Option<ChatBuffer>> {
         const SLICE: usize = 5000;
+        // Taken out, so a failed read leaves nothing stale behind.
+        let mut kept = self.kept(|k| k.remove(&buf)).unwrap_or_default();
         for _ in 0..3 {
-            let mut lines = Vec::new();
             let (mut tick, mut extents) = (None, Vec::new());
+            let mut args = vec![buf.into(), 0.into(), SLICE.into(), kept.len().into()];
+            let mut lines = std::mem::take(&mut kept);
             loop {
-                let args = vec![buf.into(), lines.len().into(), SLICE.into()];
                 let value = self.call("read_chat", args).await?;
                 if value.is_nil() {
                     return Ok(None);
@@ -143,17 +156,36 @@ impl Ui {
                 if tick.is_some_and(|t| t != slice.tick) {
                     break;
                 }
+                if tick.is_none() {
+                    anyhow::ensure!(
+                        slice.from <= lines.len(),
+                        "read_chat: bad row {}",
+                        slice.from
+                    );
+                    lines.truncate(slice.from);
+                }
                 tick = Some(slice.tick);
                 extents.extend(slice.answers.unwrap_or_default());
                 let got = slice.lines.len();
                 lines.extend(slice.lines);
                 if got == 0 || lines.len() >= slice.total {
                     let answers = extents.iter().map(|e| e.span(&lines)).collect();
+                    self.kept(|k| k.insert(buf, lines.clone()));
                     return Ok(Some(ChatBuffer { lines, answers }));
                 }
+                args = vec![buf.into(), lines.len().into(), SLICE.into()];
             }
         }
         anyhow::bail!("the chat buffer {buf} kept changing while it was read")
+    }
+
+    /// Drops what is kept of a closed chat buffer.
+    pub fn forget(&self, buf: i64) {
+        self.kept(|k| k.remove(&buf));
+    }
+
+    fn kept<T>(&self, f: impl FnOnce(&mut HashMap<i64, Vec<String>>) -> T) -> T {
+        f(&mut self.kept.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Appends `header` as a new turn and returns the extmark where the answer streams in.

@@ -231,3 +231,28 @@ async fn a_chat_longer_than_one_read_slice_is_sent_whole_with_its_edits() {
     assert_eq!(sent[2]["content"], "second");
     nv.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_early_turn_edited_after_two_partial_reads_is_sent() {
+    // Submits after the first read only the changed rows; an edit far above them must still show.
+    let (server, nv, _home) = setup().await;
+    for a in ["a1", "a2", "a3"] {
+        server.push(sse(answer_body(&[a], 1, 1, 0.0)));
+    }
+    nv.exec("ZenNew openrouter model=test/model").await;
+    for (n, q) in ["q1", "q2"].iter().enumerate() {
+        nv.type_prompt(q).await;
+        nv.exec("ZenSubmit").await;
+        nv.wait_done(n + 1, 10).await;
+    }
+    nv.lua("local l = vim.api.nvim_buf_get_lines(0, 0, -1, false) for i, s in ipairs(l) do if s == 'q1' then vim.api.nvim_buf_set_lines(0, i - 1, i, false, {'q1 (edited)'}) end end").await;
+    nv.type_prompt("q3").await;
+    nv.exec("ZenSubmit").await;
+    nv.wait_done(3, 10).await;
+    let sent = &server.requests()[2].body["messages"];
+    let texts: Vec<&str> = (0..5)
+        .map(|i| sent[i]["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["q1 (edited)", "a1", "q2", "a2", "q3"]);
+    nv.quit().await;
+}

@@ -18,6 +18,32 @@ local function find_buffer(name)
   end
 end
 
+-- The first row changed in each chat buffer since the backend last read it (math.huge: none);
+-- 0 until the buffer is watched, or after a reload.
+local changed = {}
+
+local function changed_since_read(buf)
+  if changed[buf] == nil then
+    changed[buf] = 0
+    local watched = vim.api.nvim_buf_attach(buf, false, {
+      on_lines = function(_, b, _, row)
+        changed[b] = math.min(changed[b] or 0, row)
+      end,
+      on_reload = function(_, b)
+        changed[b] = 0
+      end,
+      on_detach = function(_, b)
+        changed[b] = nil
+      end,
+    })
+    if not watched then
+      changed[buf] = nil -- not watched: every read is whole
+    end
+    return 0
+  end
+  return changed[buf]
+end
+
 --- Creates the chat buffer of session `id` (not shown yet) with `lines` and the model's answers
 --- in them (`regions`, see zen.answers.close); returns its number.
 function M.create_chat_buffer(id, name, lines, regions)
@@ -68,16 +94,27 @@ end
 --- and with the first slice where the answers and their content are (rows, byte columns: the
 --- backend cuts the content from the lines, so no text crosses twice). The backend reads a big
 --- chat in slices: nvim-rs decodes one huge reply in time that grows with its square.
-function M.read_chat(buf, first, count)
+--- The first slice names `cached`, how many lines the backend kept from its last read: it then
+--- starts at `from`, the first row changed since that read (on_lines), so a submit sends only
+--- what changed.
+function M.read_chat(buf, first, count, cached)
   if not (vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)) then
     return nil
   end
+  local total = vim.api.nvim_buf_line_count(buf)
+  if cached then
+    first = math.min(changed_since_read(buf), cached, total)
+    if changed[buf] then
+      changed[buf] = math.huge
+    end
+  end
   local out = {
     tick = vim.api.nvim_buf_get_changedtick(buf),
-    total = vim.api.nvim_buf_line_count(buf),
+    total = total,
+    from = first,
     lines = vim.api.nvim_buf_get_lines(buf, first, first + count, false),
   }
-  if first == 0 then
+  if cached then
     out.answers = answers.extents(buf)
   end
   return out

@@ -171,6 +171,9 @@ pub fn buffer_closed(app: &Shared, buf: i64) {
         buf: Some(buf),
         ..Which::default()
     };
+    if let Ok(ready) = app.ready() {
+        ready.ui.forget(buf);
+    }
     if let Ok(Some(id)) = app.resolve(&which) {
         app.registry.cancel(&id, End::BufferClosed);
         app.registry.with(&id, |e| e.buf = None);
