@@ -115,7 +115,7 @@ async fn prepare(
 }
 
 fn stored_history(app: &Shared, id: &str) -> Vec<Message> {
-    // Read from disk each time, not cached: long answers would otherwise sit in memory.
+    // From memory unless another editor wrote the file since (see store/history.rs).
     app.ready()
         .map(|r| r.store.load_history(id).messages)
         .unwrap_or_default()
