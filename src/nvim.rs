@@ -280,6 +280,16 @@ impl Ui {
         Ok(Some(decode(value)?))
     }
 
+    /// Whether the user trusts the project file at `file` whose text is `text` (Lua asks once
+    /// per version of the file, `lua/zen/trust.lua`).
+    pub async fn trust_project(&self, file: &std::path::Path, text: &str) -> anyhow::Result<bool> {
+        let path = file.to_string_lossy().into_owned();
+        let value = self
+            .call("trust_project", vec![path.into(), text.into()])
+            .await?;
+        Ok(matches!(value, Value::Boolean(true)))
+    }
+
     /// Types `text` as the prompt under the chat's last `## User` header.
     pub async fn append_prompt(&self, buf: i64, text: &str) -> anyhow::Result<()> {
         self.call("append_prompt", vec![buf.into(), text.into()])

@@ -146,6 +146,12 @@ function M.append_prompt(buf, text)
   return true
 end
 
+--- Whether the user trusts the project file `path` (holding `text`) to set the system prompt;
+--- asks once per version of the file (zen.trust).
+function M.trust_project(path, text)
+  return require("zen.trust").ask(path, text)
+end
+
 --- The code buffer the user came from: name, filetype, lines and diagnostics (nil if gone).
 function M.code_buffer(buf)
   if not (vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)) then

@@ -8,4 +8,5 @@ pub mod render;
 pub mod send;
 pub mod sessions;
 pub mod submit;
+pub mod system;
 pub mod turn;

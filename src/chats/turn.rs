@@ -36,6 +36,8 @@ pub struct Turn {
     pub temperature: Option<f64>,
     pub messages: Vec<Message>,
     pub cancel: Arc<Cancel>,
+    /// Notes to put under the answer whatever happens (a project prompt left out).
+    pub notes: Vec<String>,
 }
 
 /// The answer as it builds up, and where the buffer stands.
@@ -177,7 +179,7 @@ pub async fn run(turn: Turn) {
     // What stopped the answer and its usage make one note (`stopped · 3 in · 9 out · ...`).
     let usage_line = (answer.usage.is_some() || error.is_none())
         .then(|| usage_note(answer.usage.as_ref(), &totals));
-    let mut notes = Vec::new();
+    let mut notes = turn.notes.clone();
     if let Some(reason) = &stop_reason {
         notes.push(match &usage_line {
             Some(u) => format!("{NOTE_PREFIX} {} · {}", reason.as_str(), note_text(u)),
