@@ -66,7 +66,7 @@ pub async fn new_agent(app: &Shared, req: NewAgent) -> Result<Json> {
     }
     let (mut dir, cfg) = session_dir(&ready.config, &req.cwd, req.args.get("dir"))?;
     let cmd = agents::base_cmd(kind, &agents::settings(&ready.config.agents, kind));
-    agents::check_binary(kind, &cmd).map_err(Error::refused)?;
+    agents::check_binary(kind, &cmd)?;
     if let Some(n) = req.args.get("name").filter(|n| n.contains('.')) {
         // tmux would turn it into '_', and two sessions could share one tmux session.
         return Err(Error::refused(format!(
@@ -86,9 +86,7 @@ pub async fn new_agent(app: &Shared, req: NewAgent) -> Result<Json> {
     };
     if wants_worktree {
         let (path, b) =
-            agents::worktree::add(&dir, &name, &ready.config.state_dir.join("worktrees"))
-                .await
-                .map_err(Error::refused)?;
+            agents::worktree::add(&dir, &name, &ready.config.state_dir.join("worktrees")).await?;
         dir = path.clone();
         (worktree, branch) = (Some(path), Some(b));
     }
@@ -180,7 +178,7 @@ pub async fn open_agent(app: &Shared, id: &str) -> Result<Json> {
         let dir = meta.dir.to_string_lossy();
         let state = tmux.states().await.get(&tname).copied();
         if state != Some(PaneState::Running) {
-            agents::check_binary(kind, &cmd).map_err(Error::refused)?;
+            agents::check_binary(kind, &cmd)?;
             let started = match state {
                 // The pane stayed (remain-on-exit): run the resume in it. Killing the session
                 // instead could stop the server just as the next command connects.

@@ -129,13 +129,13 @@ pub async fn rename(app: &Shared, req: &Rename) -> Result<Json> {
     let ready = app.ready()?;
     let id = app.resolve_some(&req.which)?;
     let new = &req.new_name;
-    validate_name(new).map_err(Error::refused)?;
+    validate_name(new)?;
     let before = app
         .registry
         .with(&id, |e| e.meta.clone())
         .ok_or(Error::Gone)?;
     if before.agent.is_some() {
-        validate_agent_name(new).map_err(Error::refused)?;
+        validate_agent_name(new)?;
     }
     if app.registry.by_name(new).is_some_and(|other| other != id) {
         return Err(Error::refused(format!(
