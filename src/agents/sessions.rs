@@ -155,15 +155,7 @@ pub async fn new_agent(app: &Shared, req: NewAgent) -> Result<Json> {
 /// exited; without tmux, answers the resume command for Lua to run if its terminal has ended.
 pub async fn open_agent(app: &Shared, id: &str) -> Result<Json> {
     let ready = app.ready()?;
-    let (meta, buf) = app
-        .registry
-        .with(id, |e| (e.meta.clone(), e.buf))
-        .ok_or(Error::Gone)?;
-    let agent = meta
-        .agent
-        .clone()
-        .ok_or(Error::refused("not an agent session."))?;
-    let kind = Kind::parse(&meta.kind).ok_or(Error::refused("unknown agent kind."))?;
+    let (meta, agent, kind, buf) = agent_session(app, id)?;
     let cmd = agents::base_cmd(kind, &agents::settings(&ready.config.agents, kind));
     let resume = agents::resume_argv(
         kind,
@@ -243,15 +235,7 @@ pub async fn states(app: &Shared) -> HashMap<String, &'static str> {
 /// terminal's channel. Either way whole, as one bracketed paste, then Enter (unless turned off).
 pub async fn deliver(app: &Shared, id: &str, text: &str) -> Result<Json> {
     let ready = app.ready()?;
-    let meta = app
-        .registry
-        .with(id, |e| e.meta.clone())
-        .ok_or(Error::Gone)?;
-    let agent = meta
-        .agent
-        .clone()
-        .ok_or(Error::refused("not an agent session."))?;
-    let kind = Kind::parse(&meta.kind).ok_or(Error::refused("unknown agent kind."))?;
+    let (meta, agent, kind, _) = agent_session(app, id)?;
     // The project file may set send_enter (it runs nothing), so read the merged settings.
     let (cfg, _) = ready
         .config
@@ -278,6 +262,20 @@ pub async fn deliver(app: &Shared, id: &str, text: &str) -> Result<Json> {
         .await
         .map_err(|e| Error::refused(format!("pasting into {} failed: {e}.", meta.name)))?;
     Ok(json!({"id": id, "name": meta.name, "agent": true}))
+}
+
+/// An agent session's metadata, its agent details, its kind and its buffer.
+fn agent_session(app: &Shared, id: &str) -> Result<(SessionMeta, AgentMeta, Kind, Option<i64>)> {
+    let (meta, buf) = app
+        .registry
+        .with(id, |e| (e.meta.clone(), e.buf))
+        .ok_or(Error::Gone)?;
+    let agent = meta
+        .agent
+        .clone()
+        .ok_or(Error::refused("not an agent session."))?;
+    let kind = Kind::parse(&meta.kind).ok_or(Error::refused("unknown agent kind."))?;
+    Ok((meta, agent, kind, buf))
 }
 
 /// Ends an agent's program and, unless it has uncommitted changes (or `force`), its worktree.
