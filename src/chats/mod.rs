@@ -3,6 +3,7 @@
 //! (`render`); `:ZenSend`; a chat's model; the session list, open, kill and rename.
 
 pub mod create;
+pub mod extras;
 pub mod model;
 pub mod render;
 pub mod send;

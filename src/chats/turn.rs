@@ -138,6 +138,9 @@ pub async fn run(turn: Turn) {
     let renderer = Renderer::spawn(ui.clone(), turn.buf, turn.mark, turn.cancel.clone());
     let mut answer = Answer::default();
     let error = stream_answer(&turn, &mut answer, &renderer).await.err();
+    if let Some(usage) = answer.usage.as_mut() {
+        super::extras::price_cache(&app, &turn.model, usage).await;
+    }
     let stop_reason = turn.cancel.reason();
 
     // What ended the turn, as a note under the answer and as the history record's `end`.

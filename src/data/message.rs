@@ -23,6 +23,17 @@ pub struct Usage {
     /// USD; `None` when the server did not say.
     #[serde(default)]
     pub cost: Option<f64>,
+    /// Prompt tokens written to the provider's cache (`prompt_tokens_details.cache_write_tokens`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_write_tokens: u64,
+    /// USD the cache saved on this answer (negative: writing it cost more), from the model's
+    /// prices; `None` when nothing was cached or the prices are unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved: Option<f64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One message of a conversation.

@@ -167,13 +167,30 @@ pub fn note_text(note: &str) -> &str {
     note.strip_prefix(NOTE_PREFIX).unwrap_or(note).trim_start()
 }
 
-/// `> [zen] 12 in · 34 out · $0.000123`: one answer's usage.
+/// `> [zen] 12 in · 34 out · $0.000123`: one answer's usage (and its cache, when it had one).
 pub fn turn_note(u: &super::Usage) -> String {
     format!(
-        "{NOTE_PREFIX} {} in · {} out · {}",
+        "{NOTE_PREFIX} {} in · {} out · {}{}",
         u.prompt_tokens,
         u.completion_tokens,
-        format_cost(u.cost)
+        format_cost(u.cost),
+        cache_note(u)
+    )
+}
+
+/// ` · cached 800 · written 50 · saved $0.0024`: what the prompt cache did; empty when nothing.
+pub fn cache_note(u: &super::Usage) -> String {
+    if u.cached_tokens == 0 && u.cache_write_tokens == 0 {
+        return String::new();
+    }
+    let saved = match u.saved {
+        Some(s) if s < 0.0 => format!(" · cache cost {}", format_cost(Some(-s))),
+        Some(s) => format!(" · saved {}", format_cost(Some(s))),
+        None => String::new(),
+    };
+    format!(
+        " · cached {} · written {}{saved}",
+        u.cached_tokens, u.cache_write_tokens
     )
 }
 

@@ -69,6 +69,8 @@ struct WireUsage {
 struct PromptDetails {
     #[serde(default)]
     cached_tokens: Option<u64>,
+    #[serde(default)]
+    cache_write_tokens: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -126,18 +128,18 @@ pub fn parse_data(data: &str) -> Result<Vec<StreamEvent>, ChatError> {
         }
     }
     if let Some(u) = chunk.usage {
+        let prompt = u.prompt_tokens_details;
         events.push(StreamEvent::Usage(Usage {
             prompt_tokens: u.prompt_tokens,
             completion_tokens: u.completion_tokens,
-            cached_tokens: u
-                .prompt_tokens_details
-                .and_then(|d| d.cached_tokens)
-                .unwrap_or(0),
+            cached_tokens: prompt.as_ref().and_then(|d| d.cached_tokens).unwrap_or(0),
+            cache_write_tokens: prompt.and_then(|d| d.cache_write_tokens).unwrap_or(0),
             reasoning_tokens: u
                 .completion_tokens_details
                 .and_then(|d| d.reasoning_tokens)
                 .unwrap_or(0),
             cost: u.cost,
+            ..Usage::default()
         }));
     }
     Ok(events)
@@ -279,6 +281,18 @@ mod tests {
         .unwrap();
         assert_eq!(events.len(), 1);
         assert!(matches!(&events[0], StreamEvent::Usage(u) if u.completion_tokens == 4));
+    }
+
+    #[test]
+    fn cache_reads_and_writes_are_read_from_prompt_details() {
+        let events = parse_data(
+            r#"{"choices":[],"usage":{"prompt_tokens":900,"completion_tokens":4,"prompt_tokens_details":{"cached_tokens":800,"cache_write_tokens":50}}}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(&events[0], StreamEvent::Usage(u) if u.cached_tokens == 800 && u.cache_write_tokens == 50),
+            "{events:?}"
+        );
     }
 
     #[test]
