@@ -1,6 +1,6 @@
 //! The chats service (and what is common to sessions of either kind): creating a chat,
 //! submitting (`submit`), streaming one answer (`turn`) and batching its text into buffer edits
-//! (`render`); `:ZenSend`; a chat's model; the session list, open, kill and rename.
+//! (`render`); `:ZenSend`; a chat's model and web search (`web`); the session list, open, kill and rename.
 
 pub mod create;
 pub mod extras;
@@ -10,3 +10,4 @@ pub mod send;
 pub mod sessions;
 pub mod submit;
 pub mod turn;
+pub mod web;

@@ -30,6 +30,12 @@ pub struct Usage {
     /// prices; `None` when nothing was cached or the prices are unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saved: Option<f64>,
+    /// Web searches made for the answer (`server_tool_use.web_search_requests`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub web_searches: u64,
+    /// What those searches cost (USD, part of `cost`), from the model's `web_search` price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_cost: Option<f64>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -53,6 +59,10 @@ pub struct Message {
     /// What the prompt's references (`@file`, `#buffer`, ...) pulled in, as sent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// The web pages an answer cites (web search), shown as numbered footnotes under it; zen's
+    /// text, never sent back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub citations: Vec<Citation>,
     #[serde(default)]
     pub ts: u64,
 }
@@ -68,6 +78,7 @@ impl Message {
             usage: None,
             end: None,
             attachments: Vec::new(),
+            citations: Vec::new(),
             ts: super::now(),
         }
     }
@@ -87,4 +98,13 @@ pub struct Attachment {
     /// An image as a `data:` URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
+}
+
+/// A web page an answer cites (`url_citation` annotations), made safe to show: one line, no
+/// control characters, no secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Citation {
+    pub url: String,
+    #[serde(default)]
+    pub title: String,
 }

@@ -18,7 +18,7 @@ pub fn needs_breakpoints(model: &str) -> bool {
 }
 
 /// Where one breakpoint goes: a message, and which of its text parts (0: its own text, `n`: its
-/// `n`th text attachment; see `wire_content` in client.rs).
+/// `n`th text attachment; see `content` in wire.rs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Breakpoint {
     pub message: usize,

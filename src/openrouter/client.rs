@@ -21,6 +21,8 @@ pub struct ChatRequest<'a> {
     pub temperature: Option<f64>,
     pub messages: &'a [Message],
     pub session_id: &'a str,
+    /// OpenRouter plugins (`web`, `file-parser`); none: no `plugins` field.
+    pub plugins: &'a [serde_json::Value],
 }
 
 impl ChatRequest<'_> {
@@ -51,6 +53,9 @@ impl ChatRequest<'_> {
         }
         if let Some(r) = &self.cfg.reasoning {
             obj.insert("reasoning".into(), r.clone());
+        }
+        if !self.plugins.is_empty() {
+            obj.insert("plugins".into(), json!(self.plugins));
         }
         body
     }
@@ -288,6 +293,7 @@ mod tests {
             temperature: Some(0.2),
             messages: &msgs,
             session_id: "s1",
+            plugins: &[],
         };
         let body = req.body();
         assert_eq!(body["model"], "a/b");
