@@ -252,6 +252,13 @@ impl Ui {
             .map(drop)
     }
 
+    /// Sets the context meter of a chat (`{used, estimate, limit}`, see `chats::context`).
+    pub async fn meter(&self, buf: i64, session: &str, meter: &Json) -> anyhow::Result<()> {
+        self.call("meter", vec![buf.into(), session.into(), encode(meter)?])
+            .await
+            .map(drop)
+    }
+
     /// Renames a chat buffer to `zen://<name>`.
     pub async fn rename_buffer(&self, buf: i64, name: &str) -> anyhow::Result<()> {
         self.call("rename_buffer", vec![buf.into(), name.into()])

@@ -194,8 +194,15 @@ function M.set_title(buf, title)
     local first = vim.api.nvim_buf_get_lines(buf, 0, 1, false)[1] or ""
     if first:match("^# zen") then
       vim.api.nvim_buf_set_lines(buf, 0, 1, false, { title })
+      require("zen.meter").draw(buf) -- the rewritten line lost its virtual text
     end
   end
+  return true
+end
+
+--- The context meter of a chat (`{used, estimate, limit}`), see zen.meter.
+function M.meter(buf, session, meter)
+  require("zen.meter").set(buf, session, meter)
   return true
 end
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::json;
 
+use super::context;
 use super::render::Renderer;
 use crate::app::registry::{Cancel, End};
 use crate::app::Shared;
@@ -142,6 +143,8 @@ pub async fn run(turn: Turn) {
     )
     .await;
 
+    let fill = Some(context::fill(&turn.messages));
+    context::show(&app, turn.buf, &turn.session, &turn.model, fill).await;
     let renderer = Renderer::spawn(ui.clone(), turn.buf, turn.mark, turn.cancel.clone());
     let mut answer = Answer::default();
     let error = stream_answer(&turn, &mut answer, &renderer).await.err();
@@ -230,6 +233,10 @@ pub async fn run(turn: Turn) {
         stats.buffer_gone = true;
     }
 
+    if let (Some(u), false) = (&answer.usage, stats.buffer_gone) {
+        let fill = Some(context::Fill::of(u));
+        context::show(&app, turn.buf, &turn.session, &turn.model, fill).await;
+    }
     if let Some(e) = &unsaved {
         ui.notify(&format!("zen: {}", unsaved_text(e)), "error")
             .await;

@@ -1,7 +1,7 @@
 //! A loopback fake of the APIs the real agent CLIs call, so they run offline: the Anthropic
 //! Messages API (claude: streaming SSE `message_start` … `message_stop`, or one JSON message)
 //! and the Gemini API (`generateContent`, `streamGenerateContent`, `countTokens`). Every other
-//! request gets a 404. Each request body is recorded (as text) so tests can see what was sent.
+//! request gets a 404. The Messages API also answers under `/api` (OpenRouter's root). Each request body is recorded (as text) so tests can see what was sent.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,11 +10,25 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// One request: its request line (`POST /v1/messages?beta=true`) and its body.
+/// What the Messages API under `/api` answers (so a test can tell which root claude called).
+pub const OPENROUTER_ROOT_ANSWER: &str = "answered under the api root";
+
+/// One request: its request line (`POST /v1/messages?beta=true`), its headers and its body.
 #[derive(Clone, Debug)]
 pub struct ApiRequest {
     pub line: String,
+    pub headers: Vec<(String, String)>,
     pub body: String,
+}
+
+impl ApiRequest {
+    /// A header's value (names compared case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// The running fake; stops with the test.
@@ -100,23 +114,37 @@ async fn read_request(stream: &mut TcpStream) -> Option<ApiRequest> {
         let n = stream.read(&mut chunk).await.ok().filter(|n| *n > 0)?;
         buf.extend_from_slice(&chunk[..n]);
     }
+    let headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
     Some(ApiRequest {
         line: head.lines().next().unwrap_or("").to_string(),
+        headers,
         body: String::from_utf8_lossy(&buf[head_end..head_end + length]).into_owned(),
     })
 }
 
 fn answer(req: &ApiRequest) -> (&'static str, &'static str, String) {
     let path = req.line.split(' ').nth(1).unwrap_or("");
-    if path.starts_with("/v1/messages") && !path.contains("count_tokens") {
+    // `/v1/messages`, or under OpenRouter's `/api` root (`/api/v1/messages`).
+    let messages = path.starts_with("/v1/messages") || path.starts_with("/api/v1/messages");
+    if messages && !path.contains("count_tokens") {
         let streaming = req.body.contains("\"stream\":true");
+        let text = if path.starts_with("/api/") {
+            OPENROUTER_ROOT_ANSWER
+        } else {
+            "ok"
+        };
         return if streaming {
-            ("200 OK", "text/event-stream", anthropic_sse("ok"))
+            ("200 OK", "text/event-stream", anthropic_sse(text))
         } else {
             (
                 "200 OK",
                 "application/json",
-                anthropic_message("ok").to_string(),
+                anthropic_message(text).to_string(),
             )
         };
     }
