@@ -287,3 +287,14 @@ async fn agent_edit_of_a_new_file_proposes_its_whole_text_and_the_write_creates_
     assert_eq!(p.disk("src/new.rs"), "fn new() {}\n");
     assert_eq!(p.nv.lua("return vim.bo.modified").await, json!(false));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopped_agents_pending_edit_is_dropped_without_a_second_answer() {
+    let p = project().await;
+    p.propose(json!("fn two() {}"), "fn TWO() {}").await;
+    // :ZenStop answered the agent "cancelled": the change goes, nothing more is sent.
+    p.ui("drop_agent_edit", json!(["s1", "t1"])).await;
+    assert_eq!(p.nv.lua("return #require('zen.review').list()").await, json!(0));
+    assert_eq!(lib_buffer_text(&p).await, FILE.trim_end());
+    assert_eq!(p.answers().await, json!([]));
+}

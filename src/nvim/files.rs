@@ -65,4 +65,17 @@ impl Ui {
             }
         })
     }
+
+    /// Drops the pending change of `tool_call_id` (every one of the session when `None`) without
+    /// a decision: the agent was answered otherwise (cancelled).
+    pub async fn drop_agent_edit(
+        &self,
+        session: &str,
+        tool_call_id: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let id = tool_call_id.map_or(Value::Nil, Value::from);
+        self.call("drop_agent_edit", vec![session.into(), id])
+            .await
+            .map(drop)
+    }
 }
