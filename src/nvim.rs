@@ -15,6 +15,9 @@ use serde::Serialize;
 use crate::data::code::CodeBuffer;
 use crate::data::transcript::{AnswerSpan, Rendered};
 
+#[allow(dead_code)] // called by the ACP service (src/agents/acp/fs.rs, permission.rs)
+pub mod files;
+
 /// The writer half of our RPC channel (stdout).
 pub type Writer = Compat<tokio::fs::File>;
 /// A handle to the Neovim that started us.

@@ -188,6 +188,12 @@ M.append = stream.append
 M.end_answer = stream.end_answer
 M.close_open_answers = stream.close_open_answers
 M.retrying = require("zen.waiting").retrying
+local files = require("zen.files") -- agents' files: read_file, write_file, propose_agent_edit
+M.read_file, M.write_file, M.drop_agent_edit = files.read_file, files.write_file, files.drop_agent_edit
+function M.propose_agent_edit(o)
+  local id, err = files.propose_agent_edit(o)
+  return { id = id, error = err }
+end
 
 function M.set_title(buf, title)
   if vim.api.nvim_buf_is_loaded(buf) then
