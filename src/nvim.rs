@@ -15,6 +15,9 @@ use serde::Serialize;
 use crate::data::code::CodeBuffer;
 use crate::data::transcript::{AnswerSpan, Rendered};
 
+#[allow(dead_code)] // called by the ACP service (src/agents/acp/fs.rs, permission.rs)
+pub mod files;
+
 /// The writer half of our RPC channel (stdout).
 pub type Writer = Compat<tokio::fs::File>;
 /// A handle to the Neovim that started us.
@@ -248,6 +251,13 @@ impl Ui {
     /// Replaces the title line (after a rename or model change).
     pub async fn set_title(&self, buf: i64, title: &str) -> anyhow::Result<()> {
         self.call("set_title", vec![buf.into(), title.into()])
+            .await
+            .map(drop)
+    }
+
+    /// Sets the context meter of a chat (`{used, estimate, limit}`, see `chats::context`).
+    pub async fn meter(&self, buf: i64, session: &str, meter: &Json) -> anyhow::Result<()> {
+        self.call("meter", vec![buf.into(), session.into(), encode(meter)?])
             .await
             .map(drop)
     }

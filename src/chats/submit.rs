@@ -107,6 +107,7 @@ async fn prepare(
         cfg: cfg.openrouter,
         model,
         messages,
+        plugins: super::extras::plugins(meta.web),
         cancel,
         notes: note.into_iter().collect(),
     };

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::answering;
+use super::context;
 use super::render::Renderer;
 use crate::app::registry::{Cancel, End};
 use crate::app::Shared;
@@ -35,6 +36,8 @@ pub struct Turn {
     pub model: String,
     pub temperature: Option<f64>,
     pub messages: Vec<Message>,
+    /// OpenRouter plugins asked for (web search): see `extras::plugins`.
+    pub plugins: Vec<serde_json::Value>,
     pub cancel: Arc<Cancel>,
     /// Notes to put under the answer whatever happens (a project prompt left out).
     pub notes: Vec<String>,
@@ -48,6 +51,8 @@ struct Answer {
     in_reasoning: bool,
     finish: Option<String>,
     usage: Option<Usage>,
+    /// Web pages the answer cites, as the server sent them (made safe at the end).
+    citations: Vec<crate::data::Citation>,
     done: bool,
     saved_upto: usize,
     /// A partial save failed (full or read-only disk): the user was told once.
@@ -83,6 +88,7 @@ impl Answer {
             StreamEvent::Finish(f) => self.finish = Some(f),
             StreamEvent::Usage(u) => self.usage = Some(u),
             StreamEvent::Done => self.done = true,
+            StreamEvent::Citations(c) => self.citations.extend(c),
         }
     }
 
@@ -137,9 +143,16 @@ pub async fn run(turn: Turn) {
     )
     .await;
 
+    let fill = Some(context::fill(&turn.messages));
+    context::show(&app, turn.buf, &turn.session, &turn.model, fill).await;
     let renderer = Renderer::spawn(ui.clone(), turn.buf, turn.mark, turn.cancel.clone());
     let mut answer = Answer::default();
     let error = stream_answer(&turn, &mut answer, &renderer).await.err();
+    if let Some(usage) = answer.usage.as_mut() {
+        super::extras::price_extras(&app, &turn.model, usage).await;
+    }
+    let cited = std::mem::take(&mut answer.citations);
+    answer.citations = super::extras::clean_citations(&app, &turn.cfg, cited).await;
     let stop_reason = turn.cancel.reason();
 
     // What ended the turn, as a note under the answer and as the history record's `end`.
@@ -180,6 +193,10 @@ pub async fn run(turn: Turn) {
     let usage_line = (answer.usage.is_some() || error.is_none())
         .then(|| usage_note(answer.usage.as_ref(), &totals));
     let mut notes = turn.notes.clone();
+    let footnotes = crate::data::transcript::footnotes(&answer.citations);
+    if !footnotes.is_empty() {
+        notes.push(footnotes.join("\n")); // zen's text: outside the answer's content
+    }
     if let Some(reason) = &stop_reason {
         notes.push(match &usage_line {
             Some(u) => format!("{NOTE_PREFIX} {} · {}", reason.as_str(), note_text(u)),
@@ -216,6 +233,10 @@ pub async fn run(turn: Turn) {
         stats.buffer_gone = true;
     }
 
+    if let (Some(u), false) = (&answer.usage, stats.buffer_gone) {
+        let fill = Some(context::Fill::of(u));
+        context::show(&app, turn.buf, &turn.session, &turn.model, fill).await;
+    }
     if let Some(e) = &unsaved {
         ui.notify(&format!("zen: {}", unsaved_text(e)), "error")
             .await;
@@ -264,6 +285,7 @@ async fn stream_answer(
         temperature: turn.temperature,
         messages: &turn.messages,
         session_id: &turn.session,
+        plugins: &turn.plugins,
     };
     // The waiting line under the header says "retrying 1/2 in 1.0 s" while it waits.
     let (ui, buf, mark) = (ready.ui.clone(), turn.buf, turn.mark);
@@ -326,13 +348,14 @@ fn save_answer(turn: &Turn, answer: &Answer, end: Option<String>) -> Option<Stri
     if answer.content.is_empty() && answer.reasoning.is_empty() {
         return None;
     }
-    let message = Message::answer(
+    let mut message = Message::answer(
         answer.content.clone(),
         &answer.reasoning,
         &turn.model,
         answer.usage.clone(),
         end,
     );
+    message.citations = answer.citations.clone();
     match ready
         .store
         .append(&turn.session, &Record::Message { message }, true)
