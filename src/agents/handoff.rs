@@ -18,6 +18,32 @@ const WAIT: Duration = Duration::from_secs(60);
 /// How long the wrapper waits for the variables.
 const READ_WAIT: Duration = Duration::from_secs(10);
 
+/// Why the variables could not be handed over (or read back by the wrapper).
+#[derive(Debug, thiserror::Error)]
+pub enum HandoffError {
+    /// A file operation: what was being done, and why it failed.
+    #[error("{doing}: {source}")]
+    Io {
+        doing: String,
+        source: std::io::Error,
+    },
+    /// The wrapper could not read the fifo.
+    #[error("{0}")]
+    Read(std::io::Error),
+    #[error("mkfifo {0} failed")]
+    Mkfifo(String),
+    #[error("the variables ended early")]
+    Ended,
+    #[error("a variable is not UTF-8")]
+    NotUtf8,
+    #[error("a variable has no '='")]
+    NoEquals,
+}
+
+fn io(doing: String) -> impl FnOnce(std::io::Error) -> HandoffError {
+    move |source| HandoffError::Io { doing, source }
+}
+
 /// The flag that makes `zen-portal` the wrapper.
 pub const FLAG: &str = "--agent-env";
 
@@ -28,12 +54,12 @@ pub async fn prepare(
     run_dir: &Path,
     vars: &[(&str, &str)],
     argv: &[String],
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, HandoffError> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(run_dir)
-        .map_err(|e| format!("making {}: {e}", run_dir.display()))?;
+        .map_err(io(format!("making {}", run_dir.display())))?;
     let fifo = run_dir.join(format!("{}.fifo", uuid::Uuid::new_v4()));
     let made = tokio::process::Command::new("mkfifo")
         .arg("-m")
@@ -41,9 +67,9 @@ pub async fn prepare(
         .arg(&fifo)
         .status()
         .await
-        .map_err(|e| format!("running mkfifo: {e}"))?;
+        .map_err(io("running mkfifo".into()))?;
     if !made.success() {
-        return Err(format!("mkfifo {} failed", fifo.display()));
+        return Err(HandoffError::Mkfifo(fifo.display().to_string()));
     }
     // Read and write: opening does not wait for a reader, and the pipe stays alive meanwhile.
     let opened = std::fs::OpenOptions::new()
@@ -54,12 +80,12 @@ pub async fn prepare(
         Ok(p) => p,
         Err(e) => {
             let _ = std::fs::remove_file(&fifo);
-            return Err(format!("opening {}: {e}", fifo.display()));
+            return Err(io(format!("opening {}", fifo.display()))(e));
         }
     };
     if let Err(e) = pipe.write_all(&encode(vars)) {
         let _ = std::fs::remove_file(&fifo);
-        return Err(format!("writing to {}: {e}", fifo.display()));
+        return Err(io(format!("writing to {}", fifo.display()))(e));
     }
     let held = fifo.clone();
     tokio::spawn(async move {
@@ -70,7 +96,7 @@ pub async fn prepare(
         let _ = std::fs::remove_file(&held);
         drop(pipe);
     });
-    let exe = std::env::current_exe().map_err(|e| format!("finding zen-portal: {e}"))?;
+    let exe = std::env::current_exe().map_err(io("finding zen-portal".into()))?;
     let mut wrapped = vec![
         exe.to_string_lossy().into_owned(),
         FLAG.into(),
@@ -93,23 +119,23 @@ fn encode(vars: &[(&str, &str)]) -> Vec<u8> {
     out
 }
 
-fn decode(input: impl Read) -> Result<Vec<(String, String)>, String> {
+fn decode(input: impl Read) -> Result<Vec<(String, String)>, HandoffError> {
     let mut reader = BufReader::new(input);
     let mut vars = Vec::new();
     loop {
         let mut record = Vec::new();
         let n = reader
             .read_until(0, &mut record)
-            .map_err(|e| e.to_string())?;
+            .map_err(HandoffError::Read)?;
         if n == 0 || record.last() != Some(&0) {
-            return Err("the variables ended early".into());
+            return Err(HandoffError::Ended);
         }
         record.pop();
         if record.is_empty() {
             return Ok(vars);
         }
-        let text = String::from_utf8(record).map_err(|_| "a variable is not UTF-8")?;
-        let (k, v) = text.split_once('=').ok_or("a variable has no '='")?;
+        let text = String::from_utf8(record).map_err(|_| HandoffError::NotUtf8)?;
+        let (k, v) = text.split_once('=').ok_or(HandoffError::NoEquals)?;
         vars.push((k.to_string(), v.to_string()));
     }
 }
@@ -126,13 +152,13 @@ pub fn exec(fifo: &Path, argv: &[String]) -> String {
     std::thread::spawn(move || {
         let _ = tx.send(
             std::fs::File::open(&path)
-                .map_err(|e| e.to_string())
+                .map_err(HandoffError::Read)
                 .and_then(decode),
         );
     });
     let vars = match rx.recv_timeout(READ_WAIT) {
         Ok(Ok(vars)) => vars,
-        Ok(Err(e)) => return unreadable(&e),
+        Ok(Err(e)) => return unreadable(&e.to_string()),
         Err(_) => return unreadable("nothing came"),
     };
     let _ = std::fs::remove_file(fifo);

@@ -30,6 +30,11 @@ struct Proposed {
     error: Option<String>,
 }
 
+/// An agent's edit that could not be shown as a pending change: Lua's one line saying why.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotShown(pub String);
+
 impl Ui {
     /// The text of `path`'s loaded buffer (unsaved text included), or `None` when it is not
     /// loaded (read the disk).
@@ -55,13 +60,15 @@ impl Ui {
     pub async fn propose_agent_edit(
         &self,
         edit: &AgentEdit,
-    ) -> anyhow::Result<Result<i64, String>> {
+    ) -> anyhow::Result<Result<i64, NotShown>> {
         let proposed: Proposed =
             decode(self.call("propose_agent_edit", vec![encode(edit)?]).await?)?;
         Ok(match (proposed.id, proposed.error) {
             (Some(id), _) => Ok(id),
             (None, error) => {
-                Err(error.unwrap_or_else(|| "zen: the agent's edit could not be shown.".into()))
+                let line =
+                    error.unwrap_or_else(|| "zen: the agent's edit could not be shown.".into());
+                Err(NotShown(line))
             }
         })
     }
