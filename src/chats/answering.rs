@@ -8,23 +8,16 @@ use tokio_util::sync::CancellationToken;
 use crate::app::Shared;
 use crate::openrouter::client::{ChatRequest, EventStream};
 use crate::openrouter::retry::Retry;
-use crate::openrouter::stream::StreamEvent;
 use crate::openrouter::ChatError;
 
-/// An answer being received.
-pub struct Answering {
-    events: EventStream,
-    token: CancellationToken,
-}
-
-/// Sends `request`; `on_retry` is told before each wait to retry. `None` when `token` was
-/// cancelled first.
+/// Sends `request`; `on_retry` is told before each wait to retry. The answer's items end with
+/// the stream or as soon as `token` is cancelled; `None` when it was cancelled first.
 pub async fn open(
     app: &Shared,
     request: &ChatRequest<'_>,
     token: &CancellationToken,
     on_retry: &mut (dyn FnMut(Retry) + Send),
-) -> Result<Option<Answering>, ChatError> {
+) -> Result<Option<EventStream>, ChatError> {
     let ready = app.ready().map_err(|_| ChatError::Truncated)?;
     let key = tokio::select! {
         _ = token.cancelled() => return Ok(None),
@@ -34,20 +27,8 @@ pub async fn open(
         _ = token.cancelled() => return Ok(None),
         s = ready.client.open(request, &key, token, on_retry) => s?,
     };
-    Ok(Some(Answering {
-        events,
-        token: token.clone(),
-    }))
-}
-
-impl Answering {
-    /// The events of the next network read (together: one push per read); `None` at the end
-    /// of the stream or once the turn is cancelled.
-    pub async fn next(&mut self) -> Option<Result<Vec<StreamEvent>, ChatError>> {
-        tokio::select! {
-            biased;
-            _ = self.token.cancelled() => None,
-            item = self.events.next() => item,
-        }
-    }
+    // take_until polls the token first: a cancel wins over data already waiting.
+    Ok(Some(Box::pin(
+        events.take_until(token.clone().cancelled_owned()),
+    )))
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use serde_json::json;
 
 use super::answering;
@@ -294,11 +295,11 @@ async fn stream_answer(
         tokio::spawn(async move { ui.retrying(buf, mark, r.attempt, r.max, r.delay).await });
     };
     let token = &turn.cancel.token;
-    let Some(mut answering) = answering::open(app, &request, token, &mut on_retry).await? else {
+    let Some(mut events) = answering::open(app, &request, token, &mut on_retry).await? else {
         return Ok(());
     };
     let mut last_save = Instant::now();
-    while let Some(item) = answering.next().await {
+    while let Some(item) = events.next().await {
         // One push per network read, however many tokens it carried.
         let mut text = String::new();
         let closed_before = answer.block_closed;

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use futures::StreamExt;
 use rmpv::Value;
 use tokio::sync::Notify;
 
@@ -127,12 +128,11 @@ async fn stream(
     };
     let mut no_retry_line = |_| {}; // an edit has no waiting line to tell
     let token = &turn.cancel.token;
-    let Some(mut answering) =
-        answering::open(&turn.app, &request, token, &mut no_retry_line).await?
+    let Some(mut events) = answering::open(&turn.app, &request, token, &mut no_retry_line).await?
     else {
         return Ok(());
     };
-    while let Some(item) = answering.next().await {
+    while let Some(item) = events.next().await {
         let mut added = String::new();
         for event in item? {
             match event {
