@@ -4,7 +4,6 @@
 
 pub mod create;
 pub mod model;
-pub mod render;
 pub mod send;
 pub mod sessions;
 pub mod submit;

@@ -76,6 +76,9 @@ pub async fn chat_buffer(app: &Shared, id: &str) -> Result<i64> {
         .await
         .map_err(|e| Error::io(format!("reopening {}", meta.name), e))?;
     app.registry.with(id, |e| e.buf = Some(buf));
+    if meta.acp.is_some() {
+        crate::agents::acp::session::mark_chat(app, id, buf);
+    }
     Ok(buf)
 }
 

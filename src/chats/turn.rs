@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::json;
 
-use super::render::Renderer;
 use crate::app::registry::{Cancel, End};
+use crate::app::render::Renderer;
 use crate::app::Shared;
 use crate::config::OpenRouter;
 use crate::data::transcript::{

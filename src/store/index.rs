@@ -216,6 +216,9 @@ fn merge(base: &SessionMeta, ours: &SessionMeta, theirs: &SessionMeta) -> Sessio
     if ours.agent != base.agent {
         out.agent = ours.agent.clone();
     }
+    if ours.acp != base.acp {
+        out.acp = ours.acp.clone();
+    }
     out.updated = out.updated.max(ours.updated);
     if ours.totals != base.totals {
         let (o, b, t) = (&ours.totals, &base.totals, &theirs.totals);
