@@ -16,7 +16,9 @@ async fn after_a_restart_the_agent_session_is_loaded_and_its_replay_not_shown() 
     let (_s, nv, _home, fake) = acp_chat(json!({
         "init": {"loadSession": true},
         "replay": [{"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": "REPLAYED"}}],
-        "turns": [[say("first answer")], [say("second answer")]]
+        "turns": [[say("first answer"), {"update": {"sessionUpdate": "tool_call", "toolCallId": "t1",
+            "title": "Read a.rs", "kind": "read", "status": "completed", "rawInput": {"path": "a.rs"}}}],
+            [say("second answer")]]
     }))
     .await;
     submit(&nv, "one").await;
@@ -44,6 +46,9 @@ async fn after_a_restart_the_agent_session_is_loaded_and_its_replay_not_shown() 
         "claude",
         "still an agent chat"
     );
+    // Its tool call is a folded block again.
+    nv.wait_for("vim.fn.foldclosed(vim.fn.search('^::: tool', 'n')) > 0", 5)
+        .await;
     nv.quit().await;
 }
 

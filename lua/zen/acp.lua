@@ -16,7 +16,7 @@ local function tool_title(line)
   return (line:gsub("^:::%s*tool · ", ""))
 end
 blocks.kind("tool", "tool", tool_title)
-blocks.kind("plan", "plan")
+blocks.kind("plan", "plan", nil, true)
 blocks.kind("thought", "thought")
 
 local state = {} -- buf → { keys = { [key] = { first, last, id, kind } }, next = n }
@@ -130,11 +130,45 @@ function M.frame(buf, stream_mark, ops)
   return true
 end
 
+-- A buffer rebuilt from history: the blocks in its answers are marked (tool calls and thoughts
+-- fold) as they were when they streamed in.
+local function mark_saved(buf)
+  local inside = require("zen.answers").rows(buf)
+  local lines = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+  local st = of(buf)
+  local row = 1
+  while row <= #lines do
+    local kind = lines[row]:match("^::: (%a+)")
+    if kind and (kind == "tool" or kind == "thought" or kind == "plan") and inside(row - 1) then
+      local last = row + 1
+      while last <= #lines and lines[last] ~= ":::" do
+        last = last + 1
+      end
+      if last <= #lines and inside(last - 1) then
+        local b = { id = st.next, kind = kind }
+        st.next = st.next + 1
+        mark(buf, b, row - 1, last - 1, false)
+        row = last
+      end
+    end
+    row = row + 1
+  end
+end
+
 --- Marks `buf` as an agent chat of `info.kind` and gives it the agent's slash commands
---- (`info.commands`: `{name, description}`), completed after `/` (zen.complete).
+--- (`info.commands`: `{name, description}`), completed after `/` (zen.complete). The first time,
+--- the blocks of answers already in it (a chat rebuilt from history) are marked.
 function M.chat(buf, info)
   if not vim.api.nvim_buf_is_valid(buf) then
     return
+  end
+  if not vim.b[buf].zen_acp then
+    mark_saved(buf)
+    for _, win in ipairs(vim.api.nvim_list_wins()) do
+      if vim.api.nvim_win_get_buf(win) == buf and vim.wo[win].foldmethod == "manual" then
+        blocks.fold_all(win)
+      end
+    end
   end
   vim.b[buf].zen_acp = info.kind or true
   vim.b[buf].zen_acp_commands = info.commands or {}

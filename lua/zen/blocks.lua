@@ -8,10 +8,11 @@ local kinds = {} -- name → { ns, label }
 local ns_marks = vim.api.nvim_create_namespace("zen_block_marks") -- the marker overlays
 
 --- Declares a block kind; returns its namespace (the ranges of that kind). `title(line)`, if
---- given, is what the block's first line shows (folded or not) instead of `label`.
-function M.kind(name, label, title)
+--- given, is what the block's first line shows (folded or not) instead of `label`; `open`: its
+--- blocks are not folded when a window shows the buffer (an agent's plan).
+function M.kind(name, label, title, open)
   if not kinds[name] then
-    kinds[name] = { ns = vim.api.nvim_create_namespace("zen_" .. name), label = label, title = title }
+    kinds[name] = { ns = vim.api.nvim_create_namespace("zen_" .. name), label = label, title = title, open = open }
   end
   return kinds[name].ns
 end
@@ -95,7 +96,7 @@ function M.fold_all(win)
     vim.cmd("normal! zE")
   end)
   for _, k in pairs(kinds) do
-    for _, m in ipairs(vim.api.nvim_buf_get_extmarks(buf, k.ns, 0, -1, { details = true })) do
+    for _, m in ipairs(k.open and {} or vim.api.nvim_buf_get_extmarks(buf, k.ns, 0, -1, { details = true })) do
       local d = m[4] or {}
       if d.end_row and d.end_row > m[2] then
         fold(win, m[2], d.end_row)
