@@ -46,11 +46,14 @@ local M = {}
 ---@field claude? zen.AgentConfig
 ---@field codex? zen.AgentConfig
 ---@field gemini? zen.AgentConfig
+---@field opencode? zen.AgentConfig
 ---@field shell? zen.AgentConfig
 
 ---@class zen.AgentConfig
 ---@field cmd? string[] The program and fixed arguments (nil for shell: 'shell')
 ---@field send_enter? boolean Press Enter after :ZenSend pastes (default true)
+---@field acp_cmd? string[] The Agent Client Protocol adapter (mode "chat"); setup() only
+---@field mode? "terminal"|"chat" How :ZenNew runs it without mode=: its CLI in a terminal, or a zen chat over ACP
 
 ---@class zen.ReferencesConfig
 ---@field max_file_bytes? integer Largest file an `@path` or `#buffer` may add
@@ -79,10 +82,11 @@ M.defaults = {
     cache = "auto",
   },
   agents = {
-    claude = { cmd = { "claude" } },
-    codex = { cmd = { "codex" } },
-    gemini = { cmd = { "gemini" } },
-    shell = { cmd = nil }, -- nil: 'shell'
+    claude = { cmd = { "claude" }, acp_cmd = { "claude-code-acp" }, mode = "terminal" },
+    codex = { cmd = { "codex" }, acp_cmd = { "codex-acp" }, mode = "terminal" },
+    gemini = { cmd = { "gemini" }, acp_cmd = { "gemini", "--acp" }, mode = "terminal" },
+    opencode = { cmd = { "opencode" }, acp_cmd = { "opencode", "acp" }, mode = "terminal" },
+    shell = { cmd = nil, mode = "terminal" }, -- nil: 'shell'
   },
   references = {
     max_file_bytes = 512 * 1024,
@@ -125,6 +129,8 @@ M.types = {
   ["agents.*"] = "table",
   ["agents.*.cmd"] = "list of strings",
   ["agents.*.send_enter"] = "boolean",
+  ["agents.*.acp_cmd"] = "list of strings",
+  ["agents.*.mode"] = "mode",
   ["references"] = "table",
   ["references.max_file_bytes"] = "whole number",
   ["references.max_image_bytes"] = "whole number",
@@ -148,7 +154,7 @@ M.bounds = {
   ["openrouter.retry_base_ms"] = { 100, 10000 },
 }
 local bounds = M.bounds
-local agent_kinds = { claude = true, codex = true, gemini = true, shell = true }
+local agent_kinds = { claude = true, codex = true, gemini = true, opencode = true, shell = true }
 -- Model ids: no control characters or whitespace, at most 200 bytes (the backend also refuses
 -- invisible Unicode controls such as U+202E).
 local function bad_model_id(id)
@@ -186,6 +192,8 @@ local function check(kind, v)
     return ({ auto = true, treesitter = true, syntax = true, off = true })[v] == true
   elseif kind == "cache" then
     return v == "auto" or v == false
+  elseif kind == "mode" then
+    return v == "terminal" or v == "chat"
   end
   return type(v) == kind
 end
@@ -199,6 +207,8 @@ local function expected(kind)
     return "one of auto, treesitter, syntax, off"
   elseif kind == "cache" then
     return '"auto" or false'
+  elseif kind == "mode" then
+    return "one of terminal, chat"
   end
   return "a " .. kind
 end

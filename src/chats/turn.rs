@@ -8,8 +8,8 @@ use futures::StreamExt;
 use serde_json::json;
 
 use super::context;
-use super::render::Renderer;
 use crate::app::registry::{Cancel, End};
+use crate::app::render::Renderer;
 use crate::app::Shared;
 use crate::config::OpenRouter;
 use crate::data::transcript::{

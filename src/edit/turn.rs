@@ -10,8 +10,8 @@ use rmpv::Value;
 use tokio::sync::Notify;
 
 use crate::app::registry::{Cancel, End};
+use crate::app::render::FRAME;
 use crate::app::Shared;
-use crate::chats::render::FRAME;
 use crate::config::OpenRouter;
 use crate::data::{Message, Role, Usage};
 use crate::nvim::Ui;
