@@ -91,7 +91,7 @@ async fn prepare(
             },
             code,
         };
-        last.attachments = refs::resolve(&found, &ctx).map_err(Error::refused)?;
+        last.attachments = refs::resolve(&found, &ctx)?;
     }
     let warnings = crate::models::preflight(entry, &messages, &mut cfg.openrouter);
     for warning in warnings? {

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use serde_json::json;
 
+use super::answering;
 use super::context;
 use crate::app::registry::{Cancel, End};
 use crate::app::render::Renderer;
@@ -15,7 +15,7 @@ use crate::config::OpenRouter;
 use crate::data::transcript::{
     note_text, usage_note, NOTE_PREFIX, REASONING_CLOSE, REASONING_OPEN,
 };
-use crate::data::{Message, Role, Usage};
+use crate::data::{Message, Usage};
 use crate::openrouter::client::ChatRequest;
 use crate::openrouter::retry::Retry;
 use crate::openrouter::stream::StreamEvent;
@@ -279,11 +279,6 @@ async fn stream_answer(
 ) -> Result<(), ChatError> {
     let app = &turn.app;
     let ready = app.ready().map_err(|_| ChatError::Truncated)?;
-    let token = &turn.cancel.token;
-    let key = tokio::select! {
-        _ = token.cancelled() => return Ok(()),
-        k = app.api_key(&turn.cfg) => k?,
-    };
     let request = ChatRequest {
         cfg: &turn.cfg,
         model: &turn.model,
@@ -298,18 +293,12 @@ async fn stream_answer(
         let ui = ui.clone();
         tokio::spawn(async move { ui.retrying(buf, mark, r.attempt, r.max, r.delay).await });
     };
-    let mut events = tokio::select! {
-        _ = token.cancelled() => return Ok(()),
-        s = ready.client.open(&request, &key, token, &mut on_retry) => s?,
+    let token = &turn.cancel.token;
+    let Some(mut answering) = answering::open(app, &request, token, &mut on_retry).await? else {
+        return Ok(());
     };
     let mut last_save = Instant::now();
-    loop {
-        let item = tokio::select! {
-            biased;
-            _ = token.cancelled() => return Ok(()),
-            item = events.next() => item,
-        };
-        let Some(item) = item else { return Ok(()) };
+    while let Some(item) = answering.next().await {
         // One push per network read, however many tokens it carried.
         let mut text = String::new();
         let closed_before = answer.block_closed;
@@ -345,6 +334,7 @@ async fn stream_answer(
             }
         }
     }
+    Ok(())
 }
 
 /// The line shown (in the chat and as a notification) when the history cannot be written.
@@ -358,12 +348,14 @@ fn save_answer(turn: &Turn, answer: &Answer, end: Option<String>) -> Option<Stri
     if answer.content.is_empty() && answer.reasoning.is_empty() {
         return None;
     }
-    let mut message = Message::new(Role::Assistant, answer.content.clone());
-    message.reasoning = (!answer.reasoning.is_empty()).then(|| answer.reasoning.clone());
-    message.model = Some(turn.model.clone());
-    message.usage = answer.usage.clone();
+    let mut message = Message::answer(
+        answer.content.clone(),
+        &answer.reasoning,
+        &turn.model,
+        answer.usage.clone(),
+        end,
+    );
     message.citations = answer.citations.clone();
-    message.end = end;
     match ready
         .store
         .append(&turn.session, &Record::Message { message }, true)
