@@ -229,9 +229,11 @@ pub fn picker_rows(c: &Catalogue, recent: &[String]) -> Vec<Json> {
 /// Rough token count of a conversation (4 characters a token, as OpenRouter's docs estimate).
 pub fn estimate_tokens(messages: &[Message]) -> u64 {
     // Attachments count too: text by length, an image as about a thousand tokens.
-    let attachment = |a: &crate::data::Attachment| match (&a.text, &a.image_url) {
-        (Some(t), _) => t.chars().count() as u64 / 4 + 8,
-        (None, Some(_)) => 1000,
+    // A PDF's text is unknown here: its bytes (base64, 4/3 of the file) over 16, a rough guess.
+    let attachment = |a: &crate::data::Attachment| match (&a.text, &a.image_url, &a.file_data) {
+        (Some(t), _, _) => t.chars().count() as u64 / 4 + 8,
+        (None, Some(_), _) => 1000,
+        (None, None, Some(f)) => f.len() as u64 / 16,
         _ => 0,
     };
     messages

@@ -98,6 +98,9 @@ pub struct Attachment {
     /// An image as a `data:` URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
+    /// A PDF as a `data:application/pdf;base64,` URL (sent as a `file` part named `label`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<String>,
 }
 
 /// A web page an answer cites (`url_citation` annotations), made safe to show: one line, no

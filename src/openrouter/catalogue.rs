@@ -39,6 +39,11 @@ impl Model {
     pub fn accepts_images(&self) -> bool {
         self.input_modalities.iter().any(|m| m == "image")
     }
+
+    /// Whether the model takes files (PDFs) as input.
+    pub fn accepts_files(&self) -> bool {
+        self.input_modalities.iter().any(|m| m == "file")
+    }
 }
 
 /// Where a catalogue came from, as the picker labels it.
