@@ -7,6 +7,7 @@ use crate::app::Shared;
 use crate::config::{OpenRouter, PdfEngine};
 use crate::data::{Citation, Message, Usage};
 use crate::openrouter::cache;
+use crate::openrouter::key::ApiKey;
 use crate::openrouter::redact::server_text;
 
 /// The request's `plugins`: `web` when the chat searches the web; `file-parser` with the
@@ -24,6 +25,13 @@ pub fn plugins(web: bool, pdf_engine: Option<PdfEngine>, messages: &[Message]) -
         plugins.push(json!({"id": "file-parser", "pdf": {"engine": engine}}));
     }
     plugins
+}
+
+/// The model the stream named, made safe to show (no control characters, no key), when it is
+/// not the one asked for.
+pub fn other_model(asked: &str, named: Option<&str>, key: Option<&ApiKey>) -> Option<String> {
+    let named = named.filter(|n| *n != asked && !n.trim().is_empty())?;
+    Some(server_text(named, key.map(ApiKey::secret)))
 }
 
 /// Citations as they may be shown and saved: control characters stripped, on one line, the
