@@ -44,6 +44,11 @@ impl Model {
     pub fn accepts_files(&self) -> bool {
         self.input_modalities.iter().any(|m| m == "file")
     }
+
+    /// Whether the catalogue prices cache reads for the model: it supports prompt caching.
+    pub fn caches(&self) -> bool {
+        self.cache_read_price.is_some()
+    }
 }
 
 /// Where a catalogue came from, as the picker labels it.
