@@ -7,12 +7,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::Shared;
 use crate::openrouter::client::{ChatRequest, EventStream};
+use crate::openrouter::key::ApiKey;
 use crate::openrouter::retry::Retry;
 use crate::openrouter::stream::StreamEvent;
 use crate::openrouter::ChatError;
 
 /// An answer being received.
 pub struct Answering {
+    /// The key the request went with (server text shown from this answer is redacted with it).
+    pub key: ApiKey,
     events: EventStream,
     token: CancellationToken,
 }
@@ -35,6 +38,7 @@ pub async fn open(
         s = ready.client.open(request, &key, token, on_retry) => s?,
     };
     Ok(Some(Answering {
+        key,
         events,
         token: token.clone(),
     }))

@@ -140,7 +140,8 @@ async fn stream(
                 StreamEvent::Reasoning(r) => answer.reasoning.push_str(&r),
                 StreamEvent::Usage(u) => answer.usage = Some(u),
                 StreamEvent::Finish(_) | StreamEvent::Done => answer.finished = true,
-                StreamEvent::Citations(_) => {} // an edit asks for no web search
+                // An edit asks for no web search; its model shows in the review header.
+                StreamEvent::Citations(_) | StreamEvent::Answered { .. } => {}
             }
         }
         if !added.is_empty() {
