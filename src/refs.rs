@@ -1,6 +1,8 @@
 //! References inside chat prompts: `@path/to/file` inlines a file, `#buffer` the code buffer the
 //! user came from, `#diagnostics` its diagnostics, and `@image.png` (jpeg, webp, gif) attaches the
-//! image for models that accept images. Resolved when the prompt is sent, then kept in history.
+//! image for models that accept images, and `@paper.pdf` the PDF for models that take files (or
+//! any model when `openrouter.pdf_engine` has OpenRouter parse it). Resolved when the prompt is
+//! sent, then kept in history.
 //! Text inside fenced code blocks is never read as a reference (`@app.route` in Python is code).
 
 use std::path::{Path, PathBuf};
@@ -16,6 +18,7 @@ use crate::openrouter::catalogue::Model;
 pub enum Ref {
     File(String),
     Image(String),
+    Pdf(String),
     Buffer,
     Diagnostics,
 }
@@ -69,6 +72,8 @@ pub fn find(text: &str) -> Vec<Ref> {
                     let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
                     if IMAGE_TYPES.iter().any(|(e, _)| *e == ext) {
                         refs.push(Ref::Image(path.to_string()));
+                    } else if ext == "pdf" {
+                        refs.push(Ref::Pdf(path.to_string()));
                     } else {
                         refs.push(Ref::File(path.to_string()));
                     }
@@ -90,6 +95,7 @@ pub fn find(text: &str) -> Vec<Ref> {
 pub struct Limits {
     pub max_file_bytes: u64,
     pub max_image_bytes: u64,
+    pub max_pdf_bytes: u64,
 }
 
 /// Everything resolving needs.
@@ -102,6 +108,8 @@ pub struct Context<'a> {
     pub limits: Limits,
     /// The code buffer, when the prompt names `#buffer` or `#diagnostics`.
     pub code: Option<CodeBuffer>,
+    /// `openrouter.pdf_engine` is set: OpenRouter reads PDFs for any model.
+    pub pdf_engine: bool,
 }
 
 /// Why a reference cannot be sent; its text is the user's one line.
@@ -123,6 +131,10 @@ pub enum RefError {
     Binary(String),
     #[error("zen: {model} does not accept images, so @{path} cannot be sent. Pick a vision model with :ZenModel, or remove the reference.")]
     NoImages { model: String, path: String },
+    #[error("zen: {model} does not take files, so @{path} cannot be sent. Set openrouter.pdf_engine (\"pdf-text\" or \"mistral-ocr\") to have OpenRouter read it, pick a model that takes files with :ZenModel, or remove the reference.")]
+    NoFiles { model: String, path: String },
+    #[error("zen: @{0} is not a PDF (it does not start with %PDF-).")]
+    NotPdf(String),
     /// Over `option`'s limit.
     #[error("zen: {what} is {}, over the {} limit ({option}). {}.", human(*.size), human(*.limit), too_big_hint(option))]
     TooBig {
@@ -142,6 +154,7 @@ fn resolve_one(r: &Ref, ctx: &Context) -> Result<Attachment, RefError> {
     match r {
         Ref::File(p) => file(p, ctx),
         Ref::Image(p) => image(p, ctx),
+        Ref::Pdf(p) => pdf(p, ctx),
         Ref::Buffer => {
             let code = ctx.code.as_ref().ok_or(RefError::NoBuffer)?;
             let label = crate::send::label(&code.name, ctx.root, None, None);
@@ -204,6 +217,7 @@ fn text_attachment(reference: &str, label: String, lang: &str, text: String) -> 
         lang: Some(lang.into()),
         text: Some(text),
         image_url: None,
+        file_data: None,
     }
 }
 
@@ -289,6 +303,40 @@ fn image(p: &str, ctx: &Context) -> Result<Attachment, RefError> {
         lang: None,
         text: None,
         image_url: Some(format!("data:{mime};base64,{data}")),
+        file_data: None,
+    })
+}
+
+fn pdf(p: &str, ctx: &Context) -> Result<Attachment, RefError> {
+    if let Some(entry) = ctx.entry.filter(|e| !ctx.pdf_engine && !e.accepts_files()) {
+        return Err(RefError::NoFiles {
+            model: entry.id.clone(),
+            path: p.into(),
+        });
+    }
+    let (path, label) = locate(p, ctx)?;
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    if size > ctx.limits.max_pdf_bytes {
+        return Err(too_big(
+            &format!("@{p}"),
+            size,
+            ctx.limits.max_pdf_bytes,
+            "references.max_pdf_bytes",
+        ));
+    }
+    let bytes = std::fs::read(&path).map_err(|e| RefError::Read(p.into(), e))?;
+    if !bytes.starts_with(b"%PDF-") {
+        return Err(RefError::NotPdf(p.into()));
+    }
+    let data = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    Ok(Attachment {
+        reference: format!("@{p}"),
+        label: name.unwrap_or(label),
+        lang: None,
+        text: None,
+        image_url: None,
+        file_data: Some(format!("data:application/pdf;base64,{data}")),
     })
 }
 
@@ -304,6 +352,8 @@ fn too_big(what: &str, size: u64, limit: u64, option: &'static str) -> RefError 
 fn too_big_hint(option: &str) -> &'static str {
     if option.ends_with("image_bytes") {
         "Shrink the image, or raise the limit"
+    } else if option.ends_with("pdf_bytes") {
+        "Send fewer pages, or raise the limit"
     } else {
         "Send a part of it with :ZenSend instead, or raise the limit"
     }
@@ -354,8 +404,10 @@ mod tests {
             limits: Limits {
                 max_file_bytes: 1024,
                 max_image_bytes: 1024,
+                max_pdf_bytes: 1024,
             },
             code: None,
+            pdf_engine: false,
         };
         let err = resolve(&[Ref::File("nope.rs".into())], &ctx)
             .unwrap_err()

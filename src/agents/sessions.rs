@@ -13,10 +13,10 @@ use super::tmux::{PaneState, Tmux};
 use super::{self as agents, via, Kind};
 use crate::app::which::session_dir;
 use crate::app::{Error, Result, Shared};
-use crate::config::{Config, Tmux as TmuxSetting};
+use crate::config::{AgentMode, Config, Tmux as TmuxSetting};
 use crate::data::{AgentMeta, SessionMeta};
 
-const AGENT_KEYS: &[&str] = &["dir", "prompt", "model", "name", "worktree", "via"];
+const AGENT_KEYS: &[&str] = &["dir", "prompt", "model", "name", "worktree", "via", "mode"];
 
 /// `:ZenNew <kind> key=value...` run in `cwd`.
 #[derive(Deserialize)]
@@ -70,6 +70,18 @@ pub async fn new_agent(app: &Shared, req: NewAgent) -> Result<Json> {
         via::key(app).await?;
     }
     let (mut dir, cfg) = session_dir(&ready.config, &req.cwd, req.args.get("dir"))?;
+    let mode = match req.args.get("mode").map(String::as_str) {
+        None => agents::settings(&cfg.agents, kind).mode,
+        Some("chat") => AgentMode::Chat,
+        Some("terminal") => AgentMode::Terminal,
+        Some(other) => {
+            let why = format!("mode={other} must be terminal or chat.");
+            return Err(Error::refused(why));
+        }
+    };
+    if mode == AgentMode::Chat {
+        return agents::acp::session::new_chat(app, kind, &req.args, &req.cwd).await;
+    }
     let cmd = agents::base_cmd(kind, &agents::settings(&ready.config.agents, kind));
     agents::check_binary(kind, &cmd)?;
     if let Some(n) = req.args.get("name").filter(|n| n.contains('.')) {
@@ -131,6 +143,7 @@ pub async fn new_agent(app: &Shared, req: NewAgent) -> Result<Json> {
             branch,
             via,
         }),
+        acp: None,
     };
     if tmux {
         let started = tmux_of(&ready.config)
@@ -201,6 +214,7 @@ pub async fn open_agent(app: &Shared, id: &str) -> Result<Json> {
     let note = match (kind, &agent.cli_session) {
         (Kind::Claude | Kind::Codex, None) => "its conversation id is unknown: pick it in the list",
         (Kind::Gemini, None) => "its conversation id is unknown: pick it with /resume",
+        (Kind::Opencode, _) => "its earlier sessions are in opencode's /sessions",
         _ => "",
     };
     Ok(json!({
@@ -292,6 +306,10 @@ fn agent_session(app: &Shared, id: &str) -> Result<(SessionMeta, AgentMeta, Kind
 /// Returns a note for the user when something was kept.
 pub async fn stop_agent(app: &Shared, meta: &SessionMeta, force: bool) -> Result<Option<String>> {
     let ready = app.ready()?;
+    if meta.acp.is_some() {
+        agents::acp::kill(&meta.id);
+        return Ok(None);
+    }
     let Some(agent) = &meta.agent else {
         return Ok(None);
     };

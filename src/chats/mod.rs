@@ -7,7 +7,6 @@ pub mod context;
 pub mod create;
 pub mod extras;
 pub mod model;
-pub mod render;
 pub mod send;
 pub mod sessions;
 pub mod submit;

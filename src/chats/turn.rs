@@ -4,13 +4,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use serde_json::json;
 
 use super::answering;
 use super::context;
-use super::render::Renderer;
 use crate::app::registry::{Cancel, End};
+use crate::app::render::Renderer;
 use crate::app::Shared;
 use crate::config::OpenRouter;
 use crate::data::transcript::{
@@ -54,6 +53,11 @@ struct Answer {
     usage: Option<Usage>,
     /// Web pages the answer cites, as the server sent them (made safe at the end).
     citations: Vec<crate::data::Citation>,
+    /// The model the stream named first, and the generation id.
+    answered: Option<String>,
+    generation: Option<String>,
+    /// The answering model as the header shows it, when not the one asked for.
+    other_model: Option<String>,
     done: bool,
     saved_upto: usize,
     /// A partial save failed (full or read-only disk): the user was told once.
@@ -90,6 +94,10 @@ impl Answer {
             StreamEvent::Usage(u) => self.usage = Some(u),
             StreamEvent::Done => self.done = true,
             StreamEvent::Citations(c) => self.citations.extend(c),
+            StreamEvent::Answered { model, id } => {
+                self.answered = self.answered.take().or(model);
+                self.generation = self.generation.take().or(id);
+            }
         }
     }
 
@@ -183,9 +191,13 @@ pub async fn run(turn: Turn) {
     // Saved before the buffer is touched: when Neovim quits it may no longer answer.
     let unsaved = save_answer(&turn, &answer, end.clone());
     if let Some(usage) = &answer.usage {
-        if let Err(e) =
-            crate::spend::record(&ready.config.state_dir, &turn.session, &turn.model, usage)
-        {
+        if let Err(e) = crate::spend::record_with(
+            &ready.config.state_dir,
+            &turn.session,
+            &turn.model,
+            usage,
+            answer.generation.as_deref(),
+        ) {
             tracing::error!("saving usage: {e:#}");
         }
     }
@@ -295,16 +307,28 @@ async fn stream_answer(
         tokio::spawn(async move { ui.retrying(buf, mark, r.attempt, r.max, r.delay).await });
     };
     let token = &turn.cancel.token;
-    let Some(mut events) = answering::open(app, &request, token, &mut on_retry).await? else {
+    let Some(mut answering) = answering::open(app, &request, token, &mut on_retry).await? else {
         return Ok(());
     };
     let mut last_save = Instant::now();
-    while let Some(item) = events.next().await {
+    while let Some(item) = answering.next().await {
         // One push per network read, however many tokens it carried.
         let mut text = String::new();
         let closed_before = answer.block_closed;
+        let named_before = answer.answered.is_some();
         for event in item? {
             answer.apply(event, &mut text);
+        }
+        if !named_before {
+            let named = answer.answered.as_deref();
+            answer.other_model =
+                super::extras::other_model(&turn.model, named, Some(&answering.key));
+            if let Some(other) = answer.other_model.clone() {
+                // The header says who answered; the stream does not wait for Neovim.
+                let ui = ready.ui.clone();
+                let (buf, mark) = (turn.buf, turn.mark);
+                tokio::spawn(async move { ui.answered_by(buf, mark, &other).await });
+            }
         }
         if !text.is_empty() {
             renderer.push(text);
@@ -356,6 +380,8 @@ fn save_answer(turn: &Turn, answer: &Answer, end: Option<String>) -> Option<Stri
         answer.usage.clone(),
         end,
     );
+    message.answered = answer.other_model.clone();
+    message.generation = answer.generation.clone();
     message.citations = answer.citations.clone();
     match ready
         .store

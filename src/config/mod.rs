@@ -211,6 +211,12 @@ mod tests {
         let project = serde_json::json!({"agents": {"claude": {"cmd": ["evil"]}}});
         let err = merge_project(&base(), &project).unwrap_err().to_string();
         assert!(err.contains("agents.claude.cmd"), "{err}");
+        // The ACP adapter is a program too; the mode is not.
+        let project = serde_json::json!({"agents": {"gemini": {"acp_cmd": ["evil"]}}});
+        let err = merge_project(&base(), &project).unwrap_err().to_string();
+        assert!(err.contains("agents.gemini.acp_cmd"), "{err}");
+        let project = serde_json::json!({"agents": {"gemini": {"mode": "chat"}}});
+        assert!(merge_project(&base(), &project).is_ok());
     }
 
     #[test]

@@ -46,6 +46,19 @@ pub struct SessionMeta {
     /// Terminal agents (claude, codex, gemini, shell): how to find and revive them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<AgentMeta>,
+    /// Agents in a zen chat over the Agent Client Protocol (`mode=chat`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acp: Option<AcpMeta>,
+}
+
+/// What the index keeps about an agent spoken to over ACP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AcpMeta {
+    /// The agent's own session id (`session/new`), for `session/load` after a restart.
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// The adapter's command line.
+    pub argv: Vec<String>,
 }
 
 /// What the index keeps about a terminal agent session.
@@ -84,6 +97,7 @@ impl SessionMeta {
             totals: Totals::default(),
             web: false,
             agent: None,
+            acp: None,
         }
     }
 }

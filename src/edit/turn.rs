@@ -5,14 +5,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use futures::StreamExt;
 use rmpv::Value;
 use tokio::sync::Notify;
 
 use crate::app::registry::{Cancel, End};
+use crate::app::render::FRAME;
 use crate::app::Shared;
 use crate::chats::answering;
-use crate::chats::render::FRAME;
 use crate::config::OpenRouter;
 use crate::data::{Message, Usage};
 use crate::nvim::Ui;
@@ -128,11 +127,12 @@ async fn stream(
     };
     let mut no_retry_line = |_| {}; // an edit has no waiting line to tell
     let token = &turn.cancel.token;
-    let Some(mut events) = answering::open(&turn.app, &request, token, &mut no_retry_line).await?
+    let Some(mut answering) =
+        answering::open(&turn.app, &request, token, &mut no_retry_line).await?
     else {
         return Ok(());
     };
-    while let Some(item) = events.next().await {
+    while let Some(item) = answering.next().await {
         let mut added = String::new();
         for event in item? {
             match event {
@@ -140,7 +140,8 @@ async fn stream(
                 StreamEvent::Reasoning(r) => answer.reasoning.push_str(&r),
                 StreamEvent::Usage(u) => answer.usage = Some(u),
                 StreamEvent::Finish(_) | StreamEvent::Done => answer.finished = true,
-                StreamEvent::Citations(_) => {} // an edit asks for no web search
+                // An edit asks for no web search; its model shows in the review header.
+                StreamEvent::Citations(_) | StreamEvent::Answered { .. } => {}
             }
         }
         if !added.is_empty() {
