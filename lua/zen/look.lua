@@ -18,6 +18,7 @@ local links = {
   ZenReasoning = "Comment",
   ZenBlockMarker = "Folded",
   ZenWaiting = "Comment",
+  ZenMeter = "Comment",
   ZenFloatTitle = "FloatTitle",
 }
 

@@ -13,9 +13,11 @@
 //! known id, the CLI's own picker opens. Permission-skipping flags are never added.
 
 pub mod codex;
+pub mod handoff;
 pub mod ids;
 pub mod sessions;
 pub mod tmux;
+pub mod via;
 pub mod worktree;
 
 /// The agent kinds.

@@ -98,6 +98,8 @@ pub async fn create_chat(
         .await
         .map_err(|e| Error::io("creating the chat buffer", e))?;
     app.registry.with(&id, |e| e.buf = Some(buf));
+    let fill = Some(super::context::fill(&[]));
+    super::context::show(app, buf, &id, &model, fill).await;
     Ok(NewChatSession {
         id,
         buf,

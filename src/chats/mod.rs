@@ -2,6 +2,7 @@
 //! submitting (`submit`), streaming one answer (`turn`) and batching its text into buffer edits
 //! (`render`); `:ZenSend`; a chat's model and web search (`web`); the session list, open, kill and rename.
 
+pub mod context;
 pub mod create;
 pub mod extras;
 pub mod model;
@@ -9,5 +10,6 @@ pub mod render;
 pub mod send;
 pub mod sessions;
 pub mod submit;
+pub mod system;
 pub mod turn;
 pub mod web;

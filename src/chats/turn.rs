@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::json;
 
+use super::context;
 use super::render::Renderer;
 use crate::app::registry::{Cancel, End};
 use crate::app::Shared;
@@ -38,6 +39,8 @@ pub struct Turn {
     /// OpenRouter plugins asked for (web search): see `extras::plugins`.
     pub plugins: Vec<serde_json::Value>,
     pub cancel: Arc<Cancel>,
+    /// Notes to put under the answer whatever happens (a project prompt left out).
+    pub notes: Vec<String>,
 }
 
 /// The answer as it builds up, and where the buffer stands.
@@ -149,6 +152,8 @@ pub async fn run(turn: Turn) {
     )
     .await;
 
+    let fill = Some(context::fill(&turn.messages));
+    context::show(&app, turn.buf, &turn.session, &turn.model, fill).await;
     let renderer = Renderer::spawn(ui.clone(), turn.buf, turn.mark, turn.cancel.clone());
     let mut answer = Answer::default();
     let error = stream_answer(&turn, &mut answer, &renderer).await.err();
@@ -200,7 +205,7 @@ pub async fn run(turn: Turn) {
     // What stopped the answer and its usage make one note (`stopped · 3 in · 9 out · ...`).
     let usage_line = (answer.usage.is_some() || error.is_none())
         .then(|| usage_note(answer.usage.as_ref(), &totals));
-    let mut notes = Vec::new();
+    let mut notes = turn.notes.clone();
     let footnotes = crate::data::transcript::footnotes(&answer.citations);
     if !footnotes.is_empty() {
         notes.push(footnotes.join("\n")); // zen's text: outside the answer's content
@@ -241,6 +246,10 @@ pub async fn run(turn: Turn) {
         stats.buffer_gone = true;
     }
 
+    if let (Some(u), false) = (&answer.usage, stats.buffer_gone) {
+        let fill = Some(context::Fill::of(u));
+        context::show(&app, turn.buf, &turn.session, &turn.model, fill).await;
+    }
     if let Some(e) = &unsaved {
         ui.notify(&format!("zen: {}", unsaved_text(e)), "error")
             .await;

@@ -408,12 +408,8 @@ pub const OPTIONS: &[Opt] = &[
     opt("send", Kind::Table),
     opt("send.ask", Kind::Boolean),
     opt("highlight", Kind::Highlight),
-    // A cloned repository's text would steer every answer unseen.
-    setup_only(
-        "system_prompt",
-        Kind::String,
-        "a cloned repository would steer the model",
-    ),
+    // From a project file only once the user trusts that file (config::project_prompt).
+    opt("system_prompt", Kind::String),
 ];
 
 /// The agent kinds `agents` holds, in the order shown.

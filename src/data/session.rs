@@ -63,6 +63,9 @@ pub struct AgentMeta {
     pub worktree: Option<PathBuf>,
     #[serde(default)]
     pub branch: Option<String>,
+    /// `via=openrouter`: claude runs on the OpenRouter key (fetched again on revive, never stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 impl SessionMeta {
