@@ -70,14 +70,14 @@ pub async fn catalogue(app: &App, refresh: bool) -> Arc<Catalogue> {
                 problem: None,
             }
         }
-        Err(problem) => match cached {
-            Some(cache) => Catalogue {
+        Err(e) => match (cached, e.to_string()) {
+            (Some(cache), problem) => Catalogue {
                 models: cache.models,
                 source: Source::Stale,
                 fetched_at: Some(cache.fetched_at),
                 problem: Some(problem),
             },
-            None => builtin(Some(problem)),
+            (None, problem) => builtin(Some(problem)),
         },
     };
     let c = Arc::new(result);
@@ -140,25 +140,48 @@ fn builtin(problem: Option<String>) -> Catalogue {
     }
 }
 
-async fn fetch(app: &App, cfg: &OpenRouter) -> Result<Vec<catalogue::Model>, String> {
-    let ready = app.ready().map_err(|e| e.to_string())?;
+/// Why the catalogue could not be fetched (kept as the catalogue's `problem`).
+#[derive(Debug, thiserror::Error)]
+enum FetchError {
+    #[error(transparent)]
+    NotReady(#[from] Error),
+    #[error("fetching {url}: {source}")]
+    Get {
+        url: String,
+        source: crate::openrouter::client::GetError,
+    },
+    #[error("reading {url}: {why}")]
+    Read { url: String, why: String },
+    #[error("{0} listed no models")]
+    Empty(String),
+}
+
+async fn fetch(app: &App, cfg: &OpenRouter) -> Result<Vec<catalogue::Model>, FetchError> {
+    let ready = app.ready()?;
     let key = app.api_key(cfg).await.ok(); // the list is public; send the key when there is one
     let url = format!("{}/models", cfg.base_url.trim_end_matches('/'));
     let body = ready
         .client
         .get(&url, key.as_ref(), FETCH_TIMEOUT)
         .await
-        .map_err(|e| format!("fetching {url}: {e}"))?;
+        .map_err(|source| FetchError::Get {
+            url: url.clone(),
+            source,
+        })?;
     // A catalogue is megabytes of JSON: parsed off the async workers.
     let parsed = tokio::task::spawn_blocking(move || catalogue::parse_models(&body)).await;
+    let read = |why: String| FetchError::Read {
+        url: url.clone(),
+        why,
+    };
     let (models, skipped) = parsed
-        .map_err(|e| format!("reading {url}: {e}"))?
-        .map_err(|e| format!("reading {url}: {e:#}"))?;
+        .map_err(|e| read(e.to_string()))?
+        .map_err(|e| read(format!("{e:#}")))?;
     if skipped > 0 {
         tracing::warn!("catalogue: skipped {skipped} entries without an id");
     }
     if models.is_empty() {
-        return Err(format!("{url} listed no models"));
+        return Err(FetchError::Empty(url));
     }
     Ok(models)
 }

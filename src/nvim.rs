@@ -232,6 +232,23 @@ impl Ui {
         Ok(ok.as_bool().unwrap_or(false))
     }
 
+    /// Writes one frame of an ACP agent's answer at `mark`: text and block ops, in order
+    /// (`lua/zen/acp.lua`). False when the buffer is gone.
+    pub async fn acp_frame(&self, buf: i64, mark: i64, ops: &[Json]) -> anyhow::Result<bool> {
+        let ok = self
+            .call("acp_frame", vec![buf.into(), mark.into(), encode(ops)?])
+            .await?;
+        Ok(ok.as_bool().unwrap_or(false))
+    }
+
+    /// Marks an agent chat buffer (`{kind, commands}`: the agent's slash commands, completed
+    /// after `/`).
+    pub async fn acp_chat(&self, buf: i64, info: &Json) -> anyhow::Result<()> {
+        self.call("acp_chat", vec![buf.into(), encode(info)?])
+            .await
+            .map(drop)
+    }
+
     /// Shows retry `attempt` of `max` (sent after `delay`) in the answer's waiting line (best
     /// effort: it is only feedback).
     pub async fn retrying(&self, buf: i64, mark: i64, attempt: u32, max: u32, delay: Duration) {

@@ -205,6 +205,28 @@ pub fn summary(state_dir: &Path, sessions: &[SessionMeta]) -> Json {
     json!({"lines": lines, "sessions": by_session, "models": by_model, "days": by_day, "total": total})
 }
 
+/// The agents running on the OpenRouter key (`via=openrouter`): their answers never pass
+/// through zen, so only the key's own total (the credit line, from `/key`) counts them.
+fn key_agents(sessions: &[SessionMeta]) -> Vec<String> {
+    let rows: Vec<String> = sessions
+        .iter()
+        .filter(|m| m.agent.as_ref().is_some_and(|a| a.via.is_some()))
+        .map(|m| {
+            let model = m.model.as_deref().unwrap_or("claude's default model");
+            format!("  {:<40} {}", m.name, model)
+        })
+        .collect();
+    if rows.is_empty() {
+        return rows;
+    }
+    let mut lines = vec![
+        String::new(),
+        "agents on the OpenRouter key (their spend is in the key's total on the credit line, from /key, not per turn)".to_string(),
+    ];
+    lines.extend(rows);
+    lines
+}
+
 /// The generation ids (and models) of the last `n` answers that have one, oldest first.
 pub fn recent_generations(state_dir: &Path, n: usize) -> Vec<(String, String)> {
     let (ledger, _) = read_ledger(state_dir);
@@ -242,28 +264,6 @@ pub fn generation_line(id: &str, model: &str, body: &str, safe: impl Fn(&str) ->
     }
     let model = text("model").unwrap_or_else(|| model.to_string());
     format!("  {}  {model}  {}", safe(id), parts.join(" · "))
-}
-
-/// The agents running on the OpenRouter key (`via=openrouter`): their answers never pass
-/// through zen, so only the key's own total (the credit line, from `/key`) counts them.
-fn key_agents(sessions: &[SessionMeta]) -> Vec<String> {
-    let rows: Vec<String> = sessions
-        .iter()
-        .filter(|m| m.agent.as_ref().is_some_and(|a| a.via.is_some()))
-        .map(|m| {
-            let model = m.model.as_deref().unwrap_or("claude's default model");
-            format!("  {:<40} {}", m.name, model)
-        })
-        .collect();
-    if rows.is_empty() {
-        return rows;
-    }
-    let mut lines = vec![
-        String::new(),
-        "agents on the OpenRouter key (their spend is in the key's total on the credit line, from /key, not per turn)".to_string(),
-    ];
-    lines.extend(rows);
-    lines
 }
 
 /// The credit line while `/key` is being asked.

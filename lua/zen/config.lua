@@ -47,11 +47,14 @@ local M = {}
 ---@field claude? zen.AgentConfig
 ---@field codex? zen.AgentConfig
 ---@field gemini? zen.AgentConfig
+---@field opencode? zen.AgentConfig
 ---@field shell? zen.AgentConfig
 
 ---@class zen.AgentConfig
 ---@field cmd? string[] The program and fixed arguments (nil for shell: 'shell')
 ---@field send_enter? boolean Press Enter after :ZenSend pastes (default true)
+---@field acp_cmd? string[] The Agent Client Protocol adapter (mode "chat"); setup() only
+---@field mode? "terminal"|"chat" How :ZenNew runs it without mode=: its CLI in a terminal, or a zen chat over ACP
 
 ---@class zen.ReferencesConfig
 ---@field max_file_bytes? integer Largest file an `@path` or `#buffer` may add
@@ -82,10 +85,11 @@ M.defaults = {
     pdf_engine = nil,
   },
   agents = {
-    claude = { cmd = { "claude" } },
-    codex = { cmd = { "codex" } },
-    gemini = { cmd = { "gemini" } },
-    shell = { cmd = nil }, -- nil: 'shell'
+    claude = { cmd = { "claude" }, acp_cmd = { "claude-code-acp" }, mode = "terminal" },
+    codex = { cmd = { "codex" }, acp_cmd = { "codex-acp" }, mode = "terminal" },
+    gemini = { cmd = { "gemini" }, acp_cmd = { "gemini", "--acp" }, mode = "terminal" },
+    opencode = { cmd = { "opencode" }, acp_cmd = { "opencode", "acp" }, mode = "terminal" },
+    shell = { cmd = nil, mode = "terminal" }, -- nil: 'shell'
   },
   references = {
     max_file_bytes = 512 * 1024,
@@ -130,6 +134,8 @@ M.types = {
   ["agents.*"] = "table",
   ["agents.*.cmd"] = "list of strings",
   ["agents.*.send_enter"] = "boolean",
+  ["agents.*.acp_cmd"] = "list of strings",
+  ["agents.*.mode"] = "mode",
   ["references"] = "table",
   ["references.max_file_bytes"] = "whole number",
   ["references.max_image_bytes"] = "whole number",
@@ -154,7 +160,7 @@ M.bounds = {
   ["openrouter.retry_base_ms"] = { 100, 10000 },
 }
 local bounds = M.bounds
-local agent_kinds = { claude = true, codex = true, gemini = true, shell = true }
+local agent_kinds = { claude = true, codex = true, gemini = true, opencode = true, shell = true }
 -- Model ids: no control characters or whitespace, at most 200 bytes (the backend also refuses
 -- invisible Unicode controls such as U+202E).
 local function bad_model_id(id)
@@ -192,6 +198,8 @@ local function check(kind, v)
     return ({ auto = true, treesitter = true, syntax = true, off = true })[v] == true
   elseif kind == "cache" then
     return v == "auto" or v == false
+  elseif kind == "mode" then
+    return v == "terminal" or v == "chat"
   elseif kind == "pdf_engine" then
     return ({ ["pdf-text"] = true, ["mistral-ocr"] = true, native = true })[v] == true
   end
@@ -207,6 +215,8 @@ local function expected(kind)
     return "one of auto, treesitter, syntax, off"
   elseif kind == "cache" then
     return '"auto" or false'
+  elseif kind == "mode" then
+    return "one of terminal, chat"
   elseif kind == "pdf_engine" then
     return "one of pdf-text, mistral-ocr, native"
   end

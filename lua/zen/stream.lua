@@ -8,6 +8,7 @@ local waiting = require("zen.waiting")
 local M = {}
 
 local ns = vim.api.nvim_create_namespace("zen") -- stream marks: where each streaming answer grows
+M.ns = ns
 
 -- Windows showing `buf` whose cursor is at or below `row` (1-based): they follow the tail.
 local function followers(buf, row)

@@ -186,6 +186,14 @@ end
 M.begin_answer = stream.begin_answer
 M.append = stream.append
 M.end_answer = stream.end_answer
+
+-- Agent chats over ACP (zen.acp): a frame of text and block ops; the chat's kind and commands.
+function M.acp_frame(buf, mark, ops)
+  return require("zen.acp").frame(buf, mark, ops)
+end
+function M.acp_chat(buf, info)
+  return require("zen.acp").chat(buf, info)
+end
 M.answered_by = stream.answered_by
 M.close_open_answers = stream.close_open_answers
 M.retrying = require("zen.waiting").retrying

@@ -33,8 +33,7 @@ pub async fn set_model(app: &Shared, req: SetModel) -> Result<Json> {
             "give a model id, e.g. :ZenModel openai/gpt-4o.",
         ));
     }
-    model_id::check(&model)
-        .map_err(|why| Error::refused(model_id::refused(&model, ":ZenModel", &why)))?;
+    model_id::check(&model).map_err(|why| model_id::refused(&model, ":ZenModel", why))?;
     // Checked against the cached catalogue only: the editor waits on this request, so no fetch
     // here. Without a cache the id is taken as given and the catalogue loads in the background.
     let catalogue = if req.refresh {

@@ -47,6 +47,16 @@ async fn prepare(
         .registry
         .with(id, |e| e.meta.clone())
         .ok_or(Error::Gone)?;
+    if meta.acp.is_some() {
+        // An agent chat: the agent keeps its own context; it gets only the new prompt.
+        let stored = stored_history(app, id);
+        record(app, id, &stored, &messages);
+        let prompt = messages
+            .last()
+            .map(|m| m.content.clone())
+            .unwrap_or_default();
+        return crate::agents::acp::turn::start(app, id, buf, prompt, cancel).await;
+    }
     let (mut cfg, _) = ready
         .config
         .for_dir(&meta.dir)
@@ -83,7 +93,7 @@ async fn prepare(
             code,
             pdf_engine: cfg.openrouter.pdf_engine.is_some(),
         };
-        last.attachments = refs::resolve(&found, &ctx).map_err(Error::refused)?;
+        last.attachments = refs::resolve(&found, &ctx)?;
     }
     let warnings = crate::models::preflight(entry, &messages, &mut cfg.openrouter);
     for warning in warnings? {

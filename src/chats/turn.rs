@@ -4,19 +4,21 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use serde_json::json;
 
-use super::answer::Answer;
+use super::answering;
 use super::context;
-use super::render::Renderer;
 use crate::app::registry::{Cancel, End};
+use crate::app::render::Renderer;
 use crate::app::Shared;
 use crate::config::OpenRouter;
-use crate::data::transcript::{note_text, usage_note, NOTE_PREFIX};
-use crate::data::{Message, Role};
+use crate::data::transcript::{
+    note_text, usage_note, NOTE_PREFIX, REASONING_CLOSE, REASONING_OPEN,
+};
+use crate::data::{Message, Usage};
 use crate::openrouter::client::ChatRequest;
 use crate::openrouter::retry::Retry;
+use crate::openrouter::stream::StreamEvent;
 use crate::openrouter::ChatError;
 use crate::store::Record;
 
@@ -39,6 +41,103 @@ pub struct Turn {
     pub cancel: Arc<Cancel>,
     /// Notes to put under the answer whatever happens (a project prompt left out).
     pub notes: Vec<String>,
+}
+
+/// The answer as it builds up, and where the buffer stands.
+#[derive(Default)]
+struct Answer {
+    content: String,
+    reasoning: String,
+    in_reasoning: bool,
+    finish: Option<String>,
+    usage: Option<Usage>,
+    /// Web pages the answer cites, as the server sent them (made safe at the end).
+    citations: Vec<crate::data::Citation>,
+    /// The model the stream named first, and the generation id.
+    answered: Option<String>,
+    generation: Option<String>,
+    /// The answering model as the header shows it, when not the one asked for.
+    other_model: Option<String>,
+    done: bool,
+    saved_upto: usize,
+    /// A partial save failed (full or read-only disk): the user was told once.
+    save_failed: bool,
+    /// Lines of zen's reasoning block above the content (where the model's text starts).
+    lead: usize,
+    /// The reasoning block was opened and closed (it can fold).
+    block_closed: bool,
+}
+
+impl Answer {
+    /// Appends to `out` the buffer text for one event (reasoning goes in its own foldable block).
+    fn apply(&mut self, event: StreamEvent, out: &mut String) {
+        match event {
+            StreamEvent::Reasoning(r) => {
+                if !self.in_reasoning && self.reasoning.is_empty() && self.content.is_empty() {
+                    self.in_reasoning = true;
+                    out.push_str(REASONING_OPEN);
+                    out.push('\n');
+                    self.lead += 1;
+                }
+                self.reasoning.push_str(&r);
+                if self.in_reasoning {
+                    out.push_str(&r); // after the answer began: kept in history, not interleaved
+                    self.lead += lines_in(&r);
+                }
+            }
+            StreamEvent::Content(c) => {
+                out.push_str(&self.close_reasoning());
+                out.push_str(&c);
+                self.content.push_str(&c);
+            }
+            StreamEvent::Finish(f) => self.finish = Some(f),
+            StreamEvent::Usage(u) => self.usage = Some(u),
+            StreamEvent::Done => self.done = true,
+            StreamEvent::Citations(c) => self.citations.extend(c),
+            StreamEvent::Answered { model, id } => {
+                self.answered = self.answered.take().or(model);
+                self.generation = self.generation.take().or(id);
+            }
+        }
+    }
+
+    fn close_reasoning(&mut self) -> String {
+        if !self.in_reasoning {
+            return String::new();
+        }
+        self.in_reasoning = false;
+        let newline = if self.reasoning.ends_with('\n') {
+            ""
+        } else {
+            "\n"
+        };
+        let close = format!("{newline}{REASONING_CLOSE}\n\n");
+        self.lead += lines_in(&close);
+        self.block_closed = true;
+        close
+    }
+
+    /// Closing text: notes under the answer, then a fresh `## User` header.
+    fn footer(&mut self, notes: &[String]) -> String {
+        let mut out = self.close_reasoning();
+        let tail_empty = self.content.is_empty() && out.is_empty();
+        if !tail_empty {
+            if !self.content.ends_with('\n') || !out.is_empty() {
+                out.push('\n');
+            }
+            out.push('\n');
+        }
+        for note in notes {
+            out.push_str(note);
+            out.push_str("\n\n");
+        }
+        out.push_str("## User\n");
+        out
+    }
+}
+
+fn lines_in(text: &str) -> usize {
+    text.matches('\n').count()
 }
 
 /// Runs the turn to its end; never panics on bad input, always saves what arrived.
@@ -193,11 +292,6 @@ async fn stream_answer(
 ) -> Result<(), ChatError> {
     let app = &turn.app;
     let ready = app.ready().map_err(|_| ChatError::Truncated)?;
-    let token = &turn.cancel.token;
-    let key = tokio::select! {
-        _ = token.cancelled() => return Ok(()),
-        k = app.api_key(&turn.cfg) => k?,
-    };
     let request = ChatRequest {
         cfg: &turn.cfg,
         model: &turn.model,
@@ -212,18 +306,12 @@ async fn stream_answer(
         let ui = ui.clone();
         tokio::spawn(async move { ui.retrying(buf, mark, r.attempt, r.max, r.delay).await });
     };
-    let mut events = tokio::select! {
-        _ = token.cancelled() => return Ok(()),
-        s = ready.client.open(&request, &key, token, &mut on_retry) => s?,
+    let token = &turn.cancel.token;
+    let Some(mut answering) = answering::open(app, &request, token, &mut on_retry).await? else {
+        return Ok(());
     };
     let mut last_save = Instant::now();
-    loop {
-        let item = tokio::select! {
-            biased;
-            _ = token.cancelled() => return Ok(()),
-            item = events.next() => item,
-        };
-        let Some(item) = item else { return Ok(()) };
+    while let Some(item) = answering.next().await {
         // One push per network read, however many tokens it carried.
         let mut text = String::new();
         let closed_before = answer.block_closed;
@@ -233,7 +321,8 @@ async fn stream_answer(
         }
         if !named_before {
             let named = answer.answered.as_deref();
-            answer.other_model = super::extras::other_model(&turn.model, named, Some(&key));
+            answer.other_model =
+                super::extras::other_model(&turn.model, named, Some(&answering.key));
             if let Some(other) = answer.other_model.clone() {
                 // The header says who answered; the stream does not wait for Neovim.
                 let ui = ready.ui.clone();
@@ -270,6 +359,7 @@ async fn stream_answer(
             }
         }
     }
+    Ok(())
 }
 
 /// The line shown (in the chat and as a notification) when the history cannot be written.
@@ -283,14 +373,16 @@ fn save_answer(turn: &Turn, answer: &Answer, end: Option<String>) -> Option<Stri
     if answer.content.is_empty() && answer.reasoning.is_empty() {
         return None;
     }
-    let mut message = Message::new(Role::Assistant, answer.content.clone());
-    message.reasoning = (!answer.reasoning.is_empty()).then(|| answer.reasoning.clone());
-    message.model = Some(turn.model.clone());
+    let mut message = Message::answer(
+        answer.content.clone(),
+        &answer.reasoning,
+        &turn.model,
+        answer.usage.clone(),
+        end,
+    );
     message.answered = answer.other_model.clone();
     message.generation = answer.generation.clone();
-    message.usage = answer.usage.clone();
     message.citations = answer.citations.clone();
-    message.end = end;
     match ready
         .store
         .append(&turn.session, &Record::Message { message }, true)
@@ -300,5 +392,46 @@ fn save_answer(turn: &Turn, answer: &Answer, end: Option<String>) -> Option<Stri
             Some(format!("{e:#}"))
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn footer_after_text_leaves_an_empty_user_turn() {
+        let mut a = Answer::default();
+        a.apply(StreamEvent::Content("Hi".into()), &mut String::new());
+        assert_eq!(
+            a.footer(&["> [zen] n".into()]),
+            "\n\n> [zen] n\n\n## User\n"
+        );
+    }
+
+    #[test]
+    fn footer_with_no_text() {
+        let mut a = Answer::default();
+        assert_eq!(
+            a.footer(&["> [zen] error: x".into()]),
+            "> [zen] error: x\n\n## User\n"
+        );
+    }
+
+    #[test]
+    fn reasoning_block_then_content() {
+        let mut a = Answer::default();
+        let mut out = String::new();
+        for e in [
+            StreamEvent::Reasoning("think".into()),
+            StreamEvent::Content("ok".into()),
+        ] {
+            a.apply(e, &mut out);
+        }
+        assert_eq!(out, "::: reasoning {{{\nthink\n::: }}}\n\nok");
+        assert_eq!(
+            a.lead, 4,
+            "the content starts 4 rows below the header's blank line"
+        );
     }
 }

@@ -146,19 +146,22 @@ pub struct Agents {
     pub claude: AgentSettings,
     pub codex: AgentSettings,
     pub gemini: AgentSettings,
+    pub opencode: AgentSettings,
     pub shell: AgentSettings,
 }
 
 impl Default for Agents {
     fn default() -> Self {
-        let cmd = |name: &str| AgentSettings {
+        let cmd = |name: &str, acp: &[&str]| AgentSettings {
             cmd: Some(vec![name.to_string()]),
-            send_enter: None,
+            acp_cmd: Some(acp.iter().map(|a| a.to_string()).collect()),
+            ..AgentSettings::default()
         };
         Self {
-            claude: cmd("claude"),
-            codex: cmd("codex"),
-            gemini: cmd("gemini"),
+            claude: cmd("claude", &["claude-code-acp"]),
+            codex: cmd("codex", &["codex-acp"]),
+            gemini: cmd("gemini", &["gemini", "--acp"]),
+            opencode: cmd("opencode", &["opencode", "acp"]),
             // None: Neovim's 'shell' (Lua fills it in), else $SHELL.
             shell: AgentSettings::default(),
         }
@@ -174,6 +177,19 @@ pub struct AgentSettings {
     /// Press Enter after pasting a `:ZenSend` (default true).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub send_enter: Option<bool>,
+    /// The Agent Client Protocol adapter's command line (`mode = "chat"`); none for shell.
+    pub acp_cmd: Option<Vec<String>>,
+    /// How `:ZenNew <kind>` runs the agent when `mode=` is not given.
+    pub mode: AgentMode,
+}
+
+/// How an agent runs: its own CLI in a terminal, or over ACP in a zen chat buffer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentMode {
+    #[default]
+    Terminal,
+    Chat,
 }
 
 /// Limits on what prompt references (`@file`, `@image.png`, `#buffer`) may pull in.
@@ -300,6 +316,7 @@ pub enum Kind {
     Layout,
     Highlight,
     Cache,
+    Mode,
     PdfEngine,
 }
 
@@ -317,6 +334,7 @@ impl Kind {
             Kind::Layout => "one of vsplit, split, tab, float, current",
             Kind::Highlight => "one of auto, treesitter, syntax, off",
             Kind::Cache => "\"auto\" or false",
+            Kind::Mode => "one of terminal, chat",
             Kind::PdfEngine => "one of pdf-text, mistral-ocr, native",
         }
     }
@@ -391,6 +409,8 @@ pub const OPTIONS: &[Opt] = &[
     opt("agents.*", Kind::Table),
     setup_only("agents.*.cmd", Kind::Strings, RUNS),
     opt("agents.*.send_enter", Kind::Boolean),
+    setup_only("agents.*.acp_cmd", Kind::Strings, RUNS),
+    opt("agents.*.mode", Kind::Mode),
     opt("references", Kind::Table),
     opt("references.max_file_bytes", Kind::WholeNumber),
     opt("references.max_image_bytes", Kind::WholeNumber),
@@ -413,7 +433,7 @@ pub const OPTIONS: &[Opt] = &[
 ];
 
 /// The agent kinds `agents` holds, in the order shown.
-pub const AGENT_KINDS: &[&str] = &["claude", "codex", "gemini", "shell"];
+pub const AGENT_KINDS: &[&str] = &["claude", "codex", "gemini", "opencode", "shell"];
 
 /// The schema entry of a dotted key (`agents.claude.cmd` finds `agents.*.cmd`).
 pub fn option(key: &str) -> Option<&'static Opt> {

@@ -75,6 +75,23 @@ pub struct Message {
 }
 
 impl Message {
+    /// A model's answer as the history keeps it (`end`: why it stopped early, if it did).
+    pub fn answer(
+        content: String,
+        reasoning: &str,
+        model: &str,
+        usage: Option<Usage>,
+        end: Option<String>,
+    ) -> Message {
+        Message {
+            reasoning: (!reasoning.is_empty()).then(|| reasoning.to_string()),
+            model: Some(model.to_string()),
+            usage,
+            end,
+            ..Message::new(Role::Assistant, content)
+        }
+    }
+
     /// A message stamped now.
     pub fn new(role: Role, content: String) -> Message {
         Message {
