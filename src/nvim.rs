@@ -125,10 +125,11 @@ impl Ui {
     ) -> anyhow::Result<i64> {
         let lines = Value::Array(chat.lines.iter().map(|l| Value::from(l.as_str())).collect());
         let regions = encode(&chat.regions)?;
+        let compacted = encode(&chat.compacted)?;
         let buf = self
             .call(
                 "create_chat_buffer",
-                vec![id.into(), name.into(), lines, regions],
+                vec![id.into(), name.into(), lines, regions, compacted],
             )
             .await?;
         buf.as_i64()
@@ -250,6 +251,25 @@ impl Ui {
         self.call("set_title", vec![buf.into(), title.into()])
             .await
             .map(drop)
+    }
+
+    /// Folds rows `first..=last` of a chat as compacted turns and puts `lines` (the
+    /// `## Summary`) under them; false when the buffer is gone.
+    pub async fn compact(
+        &self,
+        buf: i64,
+        first: usize,
+        last: usize,
+        lines: &[String],
+    ) -> anyhow::Result<bool> {
+        let lines = Value::Array(lines.iter().map(|l| Value::from(l.as_str())).collect());
+        let done = self
+            .call(
+                "compact",
+                vec![buf.into(), first.into(), last.into(), lines],
+            )
+            .await?;
+        Ok(done.as_bool() == Some(true))
     }
 
     /// Sets the context meter of a chat (`{used, estimate, limit}`, see `chats::context`).

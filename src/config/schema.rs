@@ -107,7 +107,27 @@ pub struct OpenRouter {
     pub retry_base_ms: u64,
     /// How long the model catalogue cache is fresh.
     pub catalogue_ttl_s: u64,
+    /// Long conversations: `off`, `auto` (`:ZenCompact` before a submit near the context's
+    /// end) or `plugin` (OpenRouter's `context-compression` plugin in every request).
+    pub compact: Compact,
 }
+
+/// `openrouter.compact`: what happens when a conversation nears the model's context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Compact {
+    /// Only `:ZenCompact` compacts.
+    #[default]
+    Off,
+    /// `:ZenCompact` runs before a submit that would pass [`AUTO_COMPACT_PERCENT`] of the context.
+    Auto,
+    /// OpenRouter's `context-compression` plugin is sent with every request.
+    Plugin,
+}
+
+/// How full (percent of the model's context) a conversation may get before `compact = "auto"`
+/// compacts it.
+pub const AUTO_COMPACT_PERCENT: u64 = 90;
 
 impl Default for OpenRouter {
     fn default() -> Self {
@@ -129,6 +149,7 @@ impl Default for OpenRouter {
             max_retries: 2,
             retry_base_ms: 1_000,
             catalogue_ttl_s: 86_400,
+            compact: Compact::Off,
         }
     }
 }
@@ -255,6 +276,7 @@ pub enum Kind {
     Tmux,
     Layout,
     Highlight,
+    Compact,
 }
 
 impl Kind {
@@ -270,6 +292,7 @@ impl Kind {
             Kind::Tmux => "\"auto\", true or false",
             Kind::Layout => "one of vsplit, split, tab, float, current",
             Kind::Highlight => "one of auto, treesitter, syntax, off",
+            Kind::Compact => "one of off, auto, plugin",
         }
     }
 }
@@ -337,6 +360,7 @@ pub const OPTIONS: &[Opt] = &[
         *RETRY_BASE_MS.end(),
     ),
     opt("openrouter.catalogue_ttl_s", Kind::WholeNumber),
+    opt("openrouter.compact", Kind::Compact),
     opt("agents", Kind::Table),
     opt("agents.*", Kind::Table),
     setup_only("agents.*.cmd", Kind::Strings, RUNS),

@@ -42,6 +42,12 @@ pub struct Message {
     /// What the prompt's references (`@file`, `#buffer`, ...) pulled in, as sent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// `:ZenCompact` summarised it: shown folded, never sent again (`compact` record).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compacted: bool,
+    /// The `## Summary` of compacted turns (a system message on the wire).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub summary: bool,
     #[serde(default)]
     pub ts: u64,
 }
@@ -57,6 +63,8 @@ impl Message {
             usage: None,
             end: None,
             attachments: Vec::new(),
+            compacted: false,
+            summary: false,
             ts: super::now(),
         }
     }

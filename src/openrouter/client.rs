@@ -86,7 +86,19 @@ impl ChatRequest<'_> {
         if let Some(r) = &self.cfg.reasoning {
             obj.insert("reasoning".into(), r.clone());
         }
+        if self.cfg.compact == crate::config::Compact::Plugin {
+            // OpenRouter trims the middle of a conversation that would not fit.
+            push_plugin(obj, json!({"id": "context-compression"}));
+        }
         body
+    }
+}
+
+/// Adds a plugin to the body's `plugins` list (made on first use).
+fn push_plugin(obj: &mut serde_json::Map<String, serde_json::Value>, plugin: serde_json::Value) {
+    let plugins = obj.entry("plugins").or_insert_with(|| json!([]));
+    if let Some(list) = plugins.as_array_mut() {
+        list.push(plugin);
     }
 }
 

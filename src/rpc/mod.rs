@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::agents::sessions as agents;
 use crate::app::{lifecycle, App, Error, Shared, Which};
-use crate::chats::{create, model, send, sessions};
+use crate::chats::{compact, create, model, send, sessions};
 use crate::edit;
 use crate::nvim::{decode, encode, Nvim, Writer};
 
@@ -92,6 +92,7 @@ impl nvim_rs::Handler for Handler {
             "rename" => reply(&name, on(arg, |r| async move { sessions::rename(app, &r).await }).await),
             "usage" => reply(&name, model::usage(app).await),
             "edit" => reply(&name, on(arg, |c| edit::start(app, c)).await),
+            "compact" => reply(&name, on(arg, |w: Which| compact::compact(app, w)).await),
             _ => reply::<()>(&name, Err(Error::refused(format!(
                 "the backend has no request '{name}'. Plugin and backend differ: rebuild with `cargo build --release`."
             )))),

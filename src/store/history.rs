@@ -210,7 +210,7 @@ pub fn read_history(path: &Path, waiting: Vec<Record>) -> Loaded {
                 partial = None;
                 loaded.messages.push(message);
             }
-            Record::Rewrite { messages } => {
+            Record::Rewrite { messages } | Record::Compact { messages } => {
                 partial = None;
                 loaded.messages = messages;
             }
