@@ -254,14 +254,14 @@ impl Ui {
     }
 
     /// Folds rows `first..=last` of a chat as compacted turns and puts `lines` (the
-    /// `## Summary`) under them; false when the buffer is gone.
+    /// `## Summary`) under them: `ok`, `gone` (no buffer) or `changed` (the rows moved).
     pub async fn compact(
         &self,
         buf: i64,
         first: usize,
         last: usize,
         lines: &[String],
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<String> {
         let lines = Value::Array(lines.iter().map(|l| Value::from(l.as_str())).collect());
         let done = self
             .call(
@@ -269,7 +269,7 @@ impl Ui {
                 vec![buf.into(), first.into(), last.into(), lines],
             )
             .await?;
-        Ok(done.as_bool() == Some(true))
+        Ok(done.as_str().unwrap_or("gone").to_string())
     }
 
     /// Sets the context meter of a chat (`{used, estimate, limit}`, see `chats::context`).

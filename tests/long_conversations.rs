@@ -254,3 +254,44 @@ async fn compact_plugin_sends_openrouters_context_compression_plugin() {
     );
     nv.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_edited_while_compacting_is_left_as_it_is() {
+    let (server, nv, _home) = with_catalogue("").await;
+    nv.exec("ZenNew openrouter name=busy model=openai/gpt-4o")
+        .await;
+    answer_hi(
+        &server,
+        &nv,
+        answer_body(&["first answer"], 10, 5, 0.001),
+        1,
+    )
+    .await;
+    // The summary arrives slowly; meanwhile the user adds a line above the turns.
+    let slow = answer_body(&["a summary that comes slowly"], 40, 8, 0.002);
+    server.push(sse_split(&slow, 16, 100));
+    nv.exec("ZenCompact").await;
+    nv.lua("vim.api.nvim_buf_set_lines(0, 2, 2, false, { 'typed while compacting' })")
+        .await;
+    let note = nv.wait_note("changed while compacting", 20).await;
+    assert_eq!(
+        note,
+        "zen: the chat changed while compacting; nothing was folded (the summary's cost is counted). Run :ZenCompact again."
+    );
+    let text = nv.text(0).await;
+    assert!(!text.contains("::: compacted"), "{text}");
+    assert!(!text.contains("## Summary"), "{text}");
+    let history = std::fs::read_dir(nv.state_dir.join("history"))
+        .unwrap()
+        .flatten()
+        .map(|f| std::fs::read_to_string(f.path()).unwrap())
+        .collect::<String>();
+    assert!(!history.contains(r#""type":"compact""#), "{history}");
+    let usage = std::fs::read_to_string(nv.state_dir.join("usage.jsonl")).unwrap();
+    assert_eq!(
+        usage.lines().count(),
+        2,
+        "the summary was paid for: {usage}"
+    );
+    nv.quit().await;
+}

@@ -9,10 +9,15 @@ local ns = blocks.kind("compacted", "compacted · not sent")
 M.open_marker = "::: compacted · not sent {{{"
 
 --- Rows `first`..`last` (the summarised turns) go inside the block, folded, and `lines` (the
---- `## Summary` and its note) under it. One undo step. False when the buffer is gone.
+--- `## Summary` and its note) under it. One undo step. Answers "ok", "gone" (no buffer) or
+--- "changed" (the prompt's `## User` header is no longer right below `last`: edited meanwhile).
 function M.show(buf, first, last, lines)
   if not vim.api.nvim_buf_is_loaded(buf) then
-    return false
+    return "gone"
+  end
+  local header = vim.api.nvim_buf_get_lines(buf, last + 1, last + 2, false)[1]
+  if not (header or ""):match("^## User%s*$") then
+    return "changed"
   end
   local below = { "::: }}}", "" }
   vim.list_extend(below, lines)
@@ -22,7 +27,7 @@ function M.show(buf, first, last, lines)
   local id = #vim.api.nvim_buf_get_extmarks(buf, ns, 0, -1, {}) + 1
   blocks.mark(buf, "compacted", id, first, last + 2, "ZenCompacted")
   blocks.fold_one(buf, "compacted", id)
-  return true
+  return "ok"
 end
 
 --- Marks the compacted blocks of a chat rebuilt from its history (`{first, last}` rows).

@@ -159,15 +159,13 @@ pub async fn run(
     summary.summary = true;
     summary.model = Some(model.clone());
     summary.usage = usage.clone();
-    save(app, id, &plan, &summary);
+    // Paid for, whatever happens to the buffer.
     if let Some(u) = &usage {
         app.registry.with(id, |e| e.meta.totals.add(u));
         if let Err(e) = crate::spend::record(&ready.config.state_dir, id, &model, u) {
             tracing::error!("saving usage: {e:#}");
         }
     }
-    app.save_index().await;
-
     let mut lines = vec![SUMMARY_HEADER.to_string(), String::new()];
     lines.extend(summary.content.split('\n').map(String::from));
     lines.push(String::new());
@@ -178,10 +176,19 @@ pub async fn run(
         .compact(buf, plan.first, plan.last, &lines)
         .await
         .map_err(Error::Neovim)?;
-    if !shown {
-        return Err(Error::refused(
+    // The history follows the buffer: a chat that changed meanwhile keeps its turns.
+    if shown != "changed" {
+        save(app, id, &plan, &summary);
+    }
+    app.save_index().await;
+    match shown.as_str() {
+        "ok" => {}
+        "changed" => return Err(Error::refused(
+            "the chat changed while compacting; nothing was folded (the summary's cost is counted). Run :ZenCompact again.",
+        )),
+        _ => return Err(Error::refused(
             "the chat buffer went away while compacting; the summary is saved. :ZenList reopens it.",
-        ));
+        )),
     }
     // What the next request starts from: the summary (its own size, as the model counted it).
     let fill = usage.as_ref().map(|u| Fill {
