@@ -15,6 +15,9 @@ use serde::Serialize;
 use crate::data::code::CodeBuffer;
 use crate::data::transcript::{AnswerSpan, Rendered};
 
+#[allow(dead_code)] // called by the ACP service (src/agents/acp/fs.rs, permission.rs)
+pub mod files;
+
 /// The writer half of our RPC channel (stdout).
 pub type Writer = Compat<tokio::fs::File>;
 /// A handle to the Neovim that started us.
@@ -305,6 +308,16 @@ impl Ui {
             return Ok(None);
         }
         Ok(Some(decode(value)?))
+    }
+
+    /// Whether the user trusts the project file at `file` whose text is `text` (Lua asks once
+    /// per version of the file, `lua/zen/trust.lua`).
+    pub async fn trust_project(&self, file: &std::path::Path, text: &str) -> anyhow::Result<bool> {
+        let path = file.to_string_lossy().into_owned();
+        let value = self
+            .call("trust_project", vec![path.into(), text.into()])
+            .await?;
+        Ok(matches!(value, Value::Boolean(true)))
     }
 
     /// Types `text` as the prompt under the chat's last `## User` header.

@@ -40,6 +40,7 @@ local M = {}
 ---@field max_retries? integer Retries before the first token (0 to 5)
 ---@field retry_base_ms? integer Wait before the first retry, doubled for each further one (100 to 10000)
 ---@field catalogue_ttl_s? integer Seconds the saved model catalogue stays fresh
+---@field cache? "auto"|false Prompt caching: "auto" marks cache breakpoints for Anthropic and Gemini models
 ---@field compact? "off"|"auto"|"plugin" Long conversations: :ZenCompact before a submit near the context's end ("auto"), or OpenRouter's context-compression plugin ("plugin")
 
 ---@class zen.AgentsConfig
@@ -76,6 +77,7 @@ M.defaults = {
     max_retries = 2,
     retry_base_ms = 1000,
     catalogue_ttl_s = 86400,
+    cache = "auto",
     compact = "off", -- "auto": :ZenCompact before a submit past 90% of the context; "plugin"
   },
   agents = {
@@ -120,6 +122,7 @@ M.types = {
   ["openrouter.max_retries"] = "whole number",
   ["openrouter.retry_base_ms"] = "whole number",
   ["openrouter.catalogue_ttl_s"] = "whole number",
+  ["openrouter.cache"] = "cache",
   ["openrouter.compact"] = "compact",
   ["agents"] = "table",
   ["agents.*"] = "table",
@@ -184,6 +187,8 @@ local function check(kind, v)
     return layouts[v] == true
   elseif kind == "highlight" then
     return ({ auto = true, treesitter = true, syntax = true, off = true })[v] == true
+  elseif kind == "cache" then
+    return v == "auto" or v == false
   elseif kind == "compact" then
     return ({ off = true, auto = true, plugin = true })[v] == true
   end
@@ -197,6 +202,8 @@ local function expected(kind)
     return "one of vsplit, split, tab, float, current"
   elseif kind == "highlight" then
     return "one of auto, treesitter, syntax, off"
+  elseif kind == "cache" then
+    return '"auto" or false'
   elseif kind == "compact" then
     return "one of off, auto, plugin"
   end

@@ -124,6 +124,7 @@ pub async fn new_agent(app: &Shared, req: NewAgent) -> Result<Json> {
         created: now,
         updated: now,
         totals: Default::default(),
+        web: false,
         agent: Some(AgentMeta {
             cli_session,
             tmux,

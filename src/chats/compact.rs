@@ -218,6 +218,7 @@ async fn summarise(
         temperature: cfg.temperature,
         messages,
         session_id: id,
+        plugins: &[],
     };
     let mut events = ready
         .client

@@ -40,6 +40,9 @@ pub struct SessionMeta {
     pub updated: u64,
     #[serde(default)]
     pub totals: Totals,
+    /// Chats: OpenRouter's web search on each prompt (`web=true`, `:ZenWeb`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub web: bool,
     /// Terminal agents (claude, codex, gemini, shell): how to find and revive them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<AgentMeta>,
@@ -79,6 +82,7 @@ impl SessionMeta {
             created: t,
             updated: t,
             totals: Totals::default(),
+            web: false,
             agent: None,
         }
     }

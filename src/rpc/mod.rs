@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::agents::sessions as agents;
 use crate::app::{lifecycle, App, Error, Shared, Which};
-use crate::chats::{compact, create, model, send, sessions};
+use crate::chats::{compact, create, model, send, sessions, web};
 use crate::edit;
 use crate::nvim::{decode, encode, Nvim, Writer};
 
@@ -84,6 +84,7 @@ impl nvim_rs::Handler for Handler {
                 args::<Which>(arg).and_then(|w| Ok(json!({"stopped": create::stop(app, &w)?}))),
             ),
             "set_model" => reply(&name, on(arg, |r| model::set_model(app, r)).await),
+            "set_web" => reply(&name, on(arg, |r| web::set_web(app, r)).await),
             "model_ids" => reply(&name, Ok(model::model_ids(app).await)),
             "send" => reply(&name, on(arg, |r| send::send(app, r)).await),
             "list" => reply(&name, Ok(sessions::list(app).await)),
