@@ -19,7 +19,10 @@ pub async fn apply(
     setup: Option<String>,
 ) -> Option<String> {
     // A `## System` turn wins; a `## Summary` (also sent as system) does not count.
-    if messages.iter().any(|m| m.role == Role::System && !m.summary) {
+    if messages
+        .iter()
+        .any(|m| m.role == Role::System && !m.summary)
+    {
         return None;
     }
     let (prompt, note) = match crate::config::project_prompt(&meta.dir) {
