@@ -128,10 +128,11 @@ impl Ui {
     ) -> anyhow::Result<i64> {
         let lines = Value::Array(chat.lines.iter().map(|l| Value::from(l.as_str())).collect());
         let regions = encode(&chat.regions)?;
+        let compacted = encode(&chat.compacted)?;
         let buf = self
             .call(
                 "create_chat_buffer",
-                vec![id.into(), name.into(), lines, regions],
+                vec![id.into(), name.into(), lines, regions, compacted],
             )
             .await?;
         buf.as_i64()
@@ -281,6 +282,25 @@ impl Ui {
         self.call("set_title", vec![buf.into(), title.into()])
             .await
             .map(drop)
+    }
+
+    /// Folds rows `first..=last` of a chat as compacted turns and puts `lines` (the
+    /// `## Summary`) under them: `ok`, `gone` (no buffer) or `changed` (the rows moved).
+    pub async fn compact(
+        &self,
+        buf: i64,
+        first: usize,
+        last: usize,
+        lines: &[String],
+    ) -> anyhow::Result<String> {
+        let lines = Value::Array(lines.iter().map(|l| Value::from(l.as_str())).collect());
+        let done = self
+            .call(
+                "compact",
+                vec![buf.into(), first.into(), last.into(), lines],
+            )
+            .await?;
+        Ok(done.as_str().unwrap_or("gone").to_string())
     }
 
     /// Sets the context meter of a chat (`{used, estimate, limit}`, see `chats::context`).

@@ -38,7 +38,7 @@ local function overlay(buf, row, text)
   })
 end
 
---- Marks block `id` of `kind` from row `first` to row `last` (0-based, inclusive; the marker
+--- Marks block `id` of `kind` (declared with `kind()` first) from row `first` to row `last` (0-based, inclusive; the marker
 --- lines included), highlighted as `hl`.
 function M.mark(buf, kind, id, first, last, hl)
   local k = kinds[kind]

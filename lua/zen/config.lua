@@ -42,6 +42,7 @@ local M = {}
 ---@field catalogue_ttl_s? integer Seconds the saved model catalogue stays fresh
 ---@field cache? "auto"|false Prompt caching: "auto" marks cache breakpoints for Anthropic and Gemini models
 ---@field pdf_engine? "pdf-text"|"mistral-ocr"|"native" How OpenRouter reads attached PDFs (nil: the model does)
+---@field compact? "off"|"auto"|"plugin" Long conversations: :ZenCompact before a submit near the context's end ("auto"), or OpenRouter's context-compression plugin ("plugin")
 
 ---@class zen.AgentsConfig
 ---@field claude? zen.AgentConfig
@@ -83,6 +84,7 @@ M.defaults = {
     catalogue_ttl_s = 86400,
     cache = "auto",
     pdf_engine = nil,
+    compact = "off", -- "auto": :ZenCompact before a submit past 90% of the context; "plugin"
   },
   agents = {
     claude = { cmd = { "claude" }, acp_cmd = { "claude-code-acp" }, mode = "terminal" },
@@ -130,6 +132,7 @@ M.types = {
   ["openrouter.catalogue_ttl_s"] = "whole number",
   ["openrouter.cache"] = "cache",
   ["openrouter.pdf_engine"] = "pdf_engine",
+  ["openrouter.compact"] = "compact",
   ["agents"] = "table",
   ["agents.*"] = "table",
   ["agents.*.cmd"] = "list of strings",
@@ -202,6 +205,8 @@ local function check(kind, v)
     return v == "terminal" or v == "chat"
   elseif kind == "pdf_engine" then
     return ({ ["pdf-text"] = true, ["mistral-ocr"] = true, native = true })[v] == true
+  elseif kind == "compact" then
+    return ({ off = true, auto = true, plugin = true })[v] == true
   end
   return type(v) == kind
 end
@@ -219,6 +224,8 @@ local function expected(kind)
     return "one of terminal, chat"
   elseif kind == "pdf_engine" then
     return "one of pdf-text, mistral-ocr, native"
+  elseif kind == "compact" then
+    return "one of off, auto, plugin"
   end
   return "a " .. kind
 end

@@ -129,6 +129,13 @@ function M.stop()
   return r
 end
 
+--- `:ZenCompact`: the model summarises the earlier turns of the chat in `buf` (in the
+--- background; a notification says when the `## Summary` is in).
+function M.compact(buf)
+  buf = buf or vim.api.nvim_get_current_buf()
+  return backend.request("compact", { buf = buf, session = vim.b[buf].zen_session })
+end
+
 --- Opens a session by id or name (its live buffer, or rebuilt from history). `picked`: the user
 --- chose it (:ZenList): shown in this window if it is zen's, an agent in terminal mode.
 function M.open(name, picked)

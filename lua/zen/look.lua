@@ -19,6 +19,7 @@ local links = {
   ZenBlockMarker = "Folded",
   ZenWaiting = "Comment",
   ZenMeter = "Comment",
+  ZenCompacted = "Comment",
   ZenFloatTitle = "FloatTitle",
 }
 

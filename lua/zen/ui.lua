@@ -46,7 +46,7 @@ end
 
 --- Creates the chat buffer of session `id` (not shown yet) with `lines` and the model's answers
 --- in them (`regions`, see zen.answers.close); returns its number.
-function M.create_chat_buffer(id, name, lines, regions)
+function M.create_chat_buffer(id, name, lines, regions, compacted)
   local bufname = "zen://" .. name
   local existing = find_buffer(bufname)
   if existing then
@@ -75,6 +75,7 @@ function M.create_chat_buffer(id, name, lines, regions)
     look.notes(buf, r.content_end[1] + 1, r.stop[1] - 1)
   end
   look.outside(buf, answers.rows(buf))
+  require("zen.compact").mark_all(buf, compacted or {}) -- turns :ZenCompact summarised
   vim.bo[buf].modified = false
   vim.bo[buf].filetype = "markdown"
   look.attach(buf)
@@ -213,6 +214,11 @@ function M.set_title(buf, title)
     end
   end
   return true
+end
+
+--- `:ZenCompact` done: folds the summarised turns, puts the `## Summary` under them (zen.compact).
+function M.compact(buf, first, last, lines)
+  return require("zen.compact").show(buf, first, last, lines)
 end
 
 --- The context meter of a chat (`{used, estimate, limit}`), see zen.meter.

@@ -63,6 +63,14 @@ pub async fn show(app: &Shared, buf: i64, session: &str, model: &str, fill: Opti
     }
 }
 
+/// `show` in a task of its own (nothing waits for it; Lua keeps a count the server gave).
+pub fn show_later(app: &Shared, buf: i64, session: &str, model: &str, fill: Option<Fill>) {
+    let (task_app, session, model) = (app.clone(), session.to_string(), model.to_string());
+    drop(app.tasks.spawn(async move {
+        show(&task_app, buf, &session, &model, fill).await;
+    }));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

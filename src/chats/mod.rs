@@ -3,6 +3,7 @@
 //! (`render`); `:ZenSend`; a chat's model and web search (`web`); the session list, open, kill and rename.
 
 pub mod answering;
+pub mod compact;
 pub mod context;
 pub mod create;
 pub mod extras;

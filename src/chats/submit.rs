@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::compact;
 use super::turn::{self, Turn};
 use crate::app::registry::Cancel;
 use crate::app::{Error, Result, Shared};
@@ -16,6 +17,31 @@ use crate::store::Record;
 pub async fn start_turn(app: &Shared, id: &str, buf: i64, origin: Option<i64>) -> Result<()> {
     let cancel = app.registry.start_turn(id)?;
     app.registry.touch(id);
+    match auto_compaction(app, id, buf).await {
+        Ok(Some(plan)) => {
+            // The model summarises first; the turn starts once the buffer shows the summary.
+            let (app, id) = (app.clone(), id.to_string());
+            let task = app.clone().tasks.spawn(async move {
+                let started = match compact::run(&app, &id, buf, plan, &cancel).await {
+                    Ok(_) => prepare(&app, &id, buf, origin, cancel).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = started {
+                    app.registry.end_turn(&id);
+                    if let Ok(ready) = app.ready() {
+                        ready.ui.notify(&e.to_string(), "error").await;
+                    }
+                }
+            });
+            drop(task);
+            return Ok(());
+        }
+        Ok(None) => {}
+        Err(e) => {
+            app.registry.end_turn(id);
+            return Err(e);
+        }
+    }
     let started = prepare(app, id, buf, origin, cancel).await;
     if started.is_err() {
         app.registry.end_turn(id);
@@ -129,15 +155,45 @@ async fn prepare(
     Ok(())
 }
 
+/// `openrouter.compact = "auto"`: what to compact before this submit, when the conversation
+/// would fill most of the model's context.
+async fn auto_compaction(app: &Shared, id: &str, buf: i64) -> Result<Option<compact::Plan>> {
+    let ready = app.ready()?;
+    let meta = app
+        .registry
+        .with(id, |e| e.meta.clone())
+        .ok_or(Error::Gone)?;
+    let (cfg, _) = ready
+        .config
+        .for_dir(&meta.dir)
+        .map_err(|e| Error::refused(format!("{e:#}.")))?;
+    if cfg.openrouter.compact != crate::config::Compact::Auto {
+        return Ok(None);
+    }
+    let model = meta.model.unwrap_or(cfg.openrouter.default_model);
+    let Some(ctx) = super::context::limit(app, &model).await else {
+        return Ok(None);
+    };
+    let plan = match compact::plan(app, buf).await {
+        Ok(p) => p,
+        Err(_) => return Ok(None), // nothing to compact: submit as usual
+    };
+    Ok(compact::wanted(cfg.openrouter.compact, &plan.all(), Some(ctx)).then_some(plan))
+}
+
+/// The history's conversation as sent now (turns compacted away are left out).
 fn stored_history(app: &Shared, id: &str) -> Vec<Message> {
     // From memory unless another editor wrote the file since (see store/history.rs).
-    app.ready()
+    let mut messages = app
+        .ready()
         .map(|r| r.store.load_history(id).messages)
-        .unwrap_or_default()
+        .unwrap_or_default();
+    messages.retain(|m| !m.compacted);
+    messages
 }
 
 /// Unchanged turns keep what the history knows of them (reasoning, model, usage, attachments).
-fn keep_known_turns(messages: &mut [Message], stored: &[Message]) {
+pub fn keep_known_turns(messages: &mut [Message], stored: &[Message]) {
     for (m, s) in messages.iter_mut().zip(stored) {
         if same_text(std::slice::from_ref(s), std::slice::from_ref(m)) {
             *m = s.clone();
@@ -156,9 +212,11 @@ fn record(app: &Shared, id: &str, stored: &[Message], messages: &[Message]) {
                 .map(|m| Record::Message { message: m.clone() })
                 .collect()
         } else {
-            vec![Record::Rewrite {
-                messages: messages.to_vec(),
-            }]
+            // Turns compacted away stay first: the history keeps everything.
+            let mut all = ready.store.load_history(id).messages;
+            all.retain(|m| m.compacted);
+            all.extend(messages.iter().cloned());
+            vec![Record::Rewrite { messages: all }]
         };
     for r in &records {
         if let Err(e) = ready.store.append(id, r, true) {

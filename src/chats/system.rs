@@ -18,7 +18,11 @@ pub async fn apply(
     messages: &mut Vec<Message>,
     setup: Option<String>,
 ) -> Option<String> {
-    if messages.iter().any(|m| m.role == Role::System) {
+    // A `## System` turn wins; a `## Summary` (also sent as system) does not count.
+    if messages
+        .iter()
+        .any(|m| m.role == Role::System && !m.summary)
+    {
         return None;
     }
     let (prompt, note) = match crate::config::project_prompt(&meta.dir) {

@@ -152,8 +152,9 @@ pub async fn run(turn: Turn) {
     )
     .await;
 
+    // An estimate for the meter, off the path to the first token.
     let fill = Some(context::fill(&turn.messages));
-    context::show(&app, turn.buf, &turn.session, &turn.model, fill).await;
+    context::show_later(&app, turn.buf, &turn.session, &turn.model, fill);
     let renderer = Renderer::spawn(ui.clone(), turn.buf, turn.mark, turn.cancel.clone());
     let mut answer = Answer::default();
     let error = stream_answer(&turn, &mut answer, &renderer).await.err();

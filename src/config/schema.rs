@@ -111,7 +111,27 @@ pub struct OpenRouter {
     pub cache: Cache,
     /// How OpenRouter reads attached PDFs (the `file-parser` plugin); `None`: the model does.
     pub pdf_engine: Option<PdfEngine>,
+    /// Long conversations: `off`, `auto` (`:ZenCompact` before a submit near the context's
+    /// end) or `plugin` (OpenRouter's `context-compression` plugin in every request).
+    pub compact: Compact,
 }
+
+/// `openrouter.compact`: what happens when a conversation nears the model's context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Compact {
+    /// Only `:ZenCompact` compacts.
+    #[default]
+    Off,
+    /// `:ZenCompact` runs before a submit that would pass [`AUTO_COMPACT_PERCENT`] of the context.
+    Auto,
+    /// OpenRouter's `context-compression` plugin is sent with every request.
+    Plugin,
+}
+
+/// How full (percent of the model's context) a conversation may get before `compact = "auto"`
+/// compacts it.
+pub const AUTO_COMPACT_PERCENT: u64 = 90;
 
 impl Default for OpenRouter {
     fn default() -> Self {
@@ -135,6 +155,7 @@ impl Default for OpenRouter {
             catalogue_ttl_s: 86_400,
             cache: Cache::Auto,
             pdf_engine: None,
+            compact: Compact::Off,
         }
     }
 }
@@ -318,6 +339,7 @@ pub enum Kind {
     Cache,
     Mode,
     PdfEngine,
+    Compact,
 }
 
 impl Kind {
@@ -336,6 +358,7 @@ impl Kind {
             Kind::Cache => "\"auto\" or false",
             Kind::Mode => "one of terminal, chat",
             Kind::PdfEngine => "one of pdf-text, mistral-ocr, native",
+            Kind::Compact => "one of off, auto, plugin",
         }
     }
 }
@@ -405,6 +428,7 @@ pub const OPTIONS: &[Opt] = &[
     opt("openrouter.catalogue_ttl_s", Kind::WholeNumber),
     opt("openrouter.cache", Kind::Cache),
     opt("openrouter.pdf_engine", Kind::PdfEngine),
+    opt("openrouter.compact", Kind::Compact),
     opt("agents", Kind::Table),
     opt("agents.*", Kind::Table),
     setup_only("agents.*.cmd", Kind::Strings, RUNS),

@@ -66,6 +66,12 @@ pub struct Message {
     /// What the prompt's references (`@file`, `#buffer`, ...) pulled in, as sent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// `:ZenCompact` summarised it: shown folded, never sent again (`compact` record).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub compacted: bool,
+    /// The `## Summary` of compacted turns (a system message on the wire).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub summary: bool,
     /// The web pages an answer cites (web search), shown as numbered footnotes under it; zen's
     /// text, never sent back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -104,6 +110,8 @@ impl Message {
             usage: None,
             end: None,
             attachments: Vec::new(),
+            compacted: false,
+            summary: false,
             citations: Vec::new(),
             ts: super::now(),
         }

@@ -4,6 +4,8 @@
 //! Shape: a title line, then `## User` / `## Assistant` / `## System` headers, each followed by the
 //! message text. Lines starting with `> [zen]` are ours (usage, errors, stop marks) and a
 //! `::: reasoning {{{` … `::: }}}` block holds the model's reasoning; neither is sent back.
+//! Turns `:ZenCompact` summarised sit in a `::: compacted · not sent {{{` … `::: }}}` block (never
+//! sent, answers inside skipped whole) followed by a `## Summary`, sent as a system message.
 //!
 //! The buffer knows where each answer is (extmarks, `lua/zen/answers.lua`): those rows are one
 //! assistant message, exactly the model's text, and nothing in them is parsed. Only the text
@@ -37,19 +39,25 @@ pub struct Region {
     pub stop: (usize, usize),
 }
 
-/// A whole chat buffer: its lines and where the answers are.
+/// A whole chat buffer: its lines, where the answers are and the compacted blocks (rows of
+/// their open and close markers).
 #[derive(Debug, Default)]
 pub struct Rendered {
     pub lines: Vec<String>,
     pub regions: Vec<Region>,
+    pub compacted: Vec<(usize, usize)>,
 }
 
 /// Prefix of the lines zen-portal writes for the user's eyes only.
 pub const NOTE_PREFIX: &str = "> [zen]";
 /// Opens the (foldable) reasoning block.
 pub const REASONING_OPEN: &str = "::: reasoning {{{";
-/// Closes the reasoning block.
+/// Closes the reasoning block (and the compacted turns).
 pub const REASONING_CLOSE: &str = "::: }}}";
+/// Opens the (folded) turns `:ZenCompact` summarised: nothing up to its close is sent.
+pub const COMPACT_OPEN: &str = "::: compacted · not sent {{{";
+/// The header of the summary sent instead of the compacted turns.
+pub const SUMMARY_HEADER: &str = "## Summary";
 
 /// The header line for a role.
 pub fn header(role: Role) -> &'static str {
@@ -95,6 +103,8 @@ pub fn parse(lines: &[String], answers: &[AnswerSpan]) -> Vec<Message> {
     let mut messages: Vec<Message> = Vec::new();
     let mut current: Option<(Role, Vec<&str>)> = None;
     let mut in_reasoning = false;
+    // Inside compacted turns (blocks nest when compacted again): nothing is sent.
+    let mut compacted = 0usize;
     let mut answers: Vec<&AnswerSpan> = answers.iter().filter(|a| a.first <= a.last).collect();
     answers.sort_by_key(|a| a.first);
     let mut next = answers.into_iter().peekable();
@@ -106,6 +116,17 @@ pub fn parse(lines: &[String], answers: &[AnswerSpan]) -> Vec<Message> {
         while next.peek().is_some_and(|a| a.last < row) {
             next.next(); // overlaps one already taken
         }
+        if compacted > 0 {
+            // An answer in there is skipped whole: the model's text cannot close the block.
+            if let Some(answer) = next.next_if(|a| a.first <= row) {
+                skip_to = Some(answer.last);
+            } else if line.starts_with(COMPACT_OPEN) {
+                compacted += 1;
+            } else if line.starts_with(REASONING_CLOSE) {
+                compacted -= 1;
+            }
+            continue;
+        }
         if let Some(answer) = next.next_if(|a| a.first <= row) {
             push_message(&mut messages, current.take());
             push_message(
@@ -115,6 +136,19 @@ pub fn parse(lines: &[String], answers: &[AnswerSpan]) -> Vec<Message> {
             current = Some((Role::User, Vec::new()));
             in_reasoning = false;
             skip_to = Some(answer.last);
+            continue;
+        }
+        if line.starts_with(COMPACT_OPEN) && !in_reasoning {
+            push_message(&mut messages, current.take());
+            compacted = 1;
+            continue;
+        }
+        if line.trim_end() == SUMMARY_HEADER {
+            push_message(&mut messages, current.take());
+            messages.push(Message::new(Role::System, String::new()));
+            messages.last_mut().expect("pushed").summary = true;
+            current = Some((Role::System, Vec::new()));
+            in_reasoning = false;
             continue;
         }
         if let Some(role) = parse_header(line) {
@@ -141,6 +175,18 @@ pub fn parse(lines: &[String], answers: &[AnswerSpan]) -> Vec<Message> {
 fn push_message(messages: &mut Vec<Message>, turn: Option<(Role, Vec<&str>)>) {
     let Some((role, body)) = turn else { return };
     let content = body.join("\n").trim().to_string();
+    // A `## Summary` header pushed its (empty) message first: it takes the text, or goes.
+    if let Some(last) = messages
+        .last_mut()
+        .filter(|m| m.summary && m.content.is_empty())
+    {
+        if content.is_empty() {
+            messages.pop();
+        } else {
+            last.content = content;
+        }
+        return;
+    }
     if content.is_empty() {
         return;
     }
@@ -237,6 +283,14 @@ pub fn cache_note(u: &super::Usage) -> String {
     )
 }
 
+/// The note under a `## Summary`: what compacting cost (live and reopened alike).
+pub fn summary_note(usage: Option<&super::Usage>) -> String {
+    match usage {
+        Some(u) => format!("{NOTE_PREFIX} compacted · {}", note_text(&turn_note(u))),
+        None => format!("{NOTE_PREFIX} compacted"),
+    }
+}
+
 /// `$0.000123`, with enough digits to see a cheap turn.
 pub fn format_cost(cost: Option<f64>) -> String {
     match cost {
@@ -252,12 +306,30 @@ pub fn format_cost(cost: Option<f64>) -> String {
 pub fn render(title_line: &str, messages: &[Message]) -> Rendered {
     let mut out = vec![title_line.to_string(), String::new()];
     let mut regions: Vec<Region> = Vec::new();
+    let mut compacted = Vec::new();
+    let mut block: Option<usize> = None; // the open marker's row of compacted turns
     for m in messages {
+        if m.compacted != block.is_some() {
+            if let Some(open) = regions.last_mut().filter(|r| r.stop.0 == 0) {
+                open.stop = (out.len(), 0);
+            }
+            match block.take() {
+                Some(first) => {
+                    compacted.push((first, out.len()));
+                    out.extend([REASONING_CLOSE.to_string(), String::new()]);
+                }
+                None => {
+                    block = Some(out.len());
+                    out.push(COMPACT_OPEN.into());
+                }
+            }
+        }
         let at = out.len();
         if let Some(open) = regions.last_mut().filter(|r| r.stop.0 == 0) {
             open.stop = (at, 0);
         }
         match (&m.role, &m.model) {
+            _ if m.summary => out.push(SUMMARY_HEADER.into()),
             (Role::Assistant, Some(model)) => {
                 out.push(assistant_header(model, m.answered.as_deref()))
             }
@@ -289,6 +361,7 @@ pub fn render(title_line: &str, messages: &[Message]) -> Rendered {
         // One note: what ended the answer, then its usage (as the live answer shows it).
         let usage = m.usage.as_ref().map(turn_note);
         let note = match (&m.end, usage) {
+            _ if m.summary => Some(summary_note(m.usage.as_ref())),
             (Some(end), Some(u)) => Some(format!("{NOTE_PREFIX} {end} · {}", note_text(&u))),
             (Some(end), None) => Some(format!("{NOTE_PREFIX} {end}")),
             (None, u) => u,
@@ -298,7 +371,18 @@ pub fn render(title_line: &str, messages: &[Message]) -> Rendered {
             out.push(String::new());
         }
     }
-    if messages.last().is_none_or(|m| m.role != Role::User) {
+    if let Some(first) = block {
+        // Compacted turns with no summary after them (not made by zen, but readable).
+        if let Some(open) = regions.last_mut().filter(|r| r.stop.0 == 0) {
+            open.stop = (out.len(), 0);
+        }
+        compacted.push((first, out.len()));
+        out.extend([REASONING_CLOSE.to_string(), String::new()]);
+    }
+    if messages
+        .last()
+        .is_none_or(|m| m.role != Role::User || m.compacted)
+    {
         out.push(header(Role::User).to_string());
         out.push(String::new());
     }
@@ -308,8 +392,13 @@ pub fn render(title_line: &str, messages: &[Message]) -> Rendered {
     Rendered {
         lines: out,
         regions,
+        compacted,
     }
 }
+
+#[cfg(test)]
+#[path = "transcript_compact_tests.rs"]
+mod compact_tests;
 
 #[cfg(test)]
 mod tests {

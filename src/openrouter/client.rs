@@ -54,8 +54,13 @@ impl ChatRequest<'_> {
         if let Some(r) = &self.cfg.reasoning {
             obj.insert("reasoning".into(), r.clone());
         }
-        if !self.plugins.is_empty() {
-            obj.insert("plugins".into(), json!(self.plugins));
+        let mut plugins = self.plugins.to_vec();
+        if self.cfg.compact == crate::config::Compact::Plugin {
+            // OpenRouter trims the middle of a conversation that would not fit.
+            plugins.push(json!({"id": "context-compression"}));
+        }
+        if !plugins.is_empty() {
+            obj.insert("plugins".into(), json!(plugins));
         }
         body
     }

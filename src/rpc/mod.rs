@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::agents::acp;
 use crate::agents::sessions as agents;
 use crate::app::{lifecycle, App, Error, Shared, Which};
-use crate::chats::{create, model, send, sessions, web};
+use crate::chats::{compact, create, model, send, sessions, web};
 use crate::edit;
 use crate::nvim::{decode, encode, Nvim, Writer};
 
@@ -96,6 +96,7 @@ impl nvim_rs::Handler for Handler {
             "edit" => reply(&name, on(arg, |c| edit::start(app, c)).await),
             "acp_permission" => reply(&name, on(arg, |a| acp::permission::answer(app, a)).await),
             "agent_model" => reply(&name, on(arg, |m| acp::model::agent_model(app, m)).await),
+            "compact" => reply(&name, on(arg, |w: Which| compact::compact(app, w)).await),
             _ => reply::<()>(&name, Err(Error::refused(format!(
                 "the backend has no request '{name}'. Plugin and backend differ: rebuild with `cargo build --release`."
             )))),

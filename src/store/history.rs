@@ -320,7 +320,7 @@ impl Replay {
                 self.partial = None;
                 self.messages.push(message);
             }
-            Record::Rewrite { messages } => {
+            Record::Rewrite { messages } | Record::Compact { messages } => {
                 self.partial = None;
                 self.messages = messages;
             }

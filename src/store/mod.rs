@@ -30,6 +30,9 @@ pub enum Record {
     Message { message: Message },
     /// The user edited earlier turns in the buffer: this is the whole conversation now.
     Rewrite { messages: Vec<Message> },
+    /// `:ZenCompact`: the whole conversation now, the summarised turns marked `compacted` and
+    /// followed by the `summary` (read like a rewrite: nothing is lost).
+    Compact { messages: Vec<Message> },
     /// More of the answer being streamed, saved while it streams so a crash loses little.
     Partial { text: String },
 }
