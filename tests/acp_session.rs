@@ -211,3 +211,31 @@ async fn zen_send_to_an_agent_chat_sends_the_selection_as_a_prompt() {
     assert!(text.contains("lib.rs"), "{text}");
     nv.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_chat_is_listed_renamed_and_in_the_status_like_a_chat() {
+    let (_s, nv, _home, _fake) = acp_chat(offers()).await;
+    submit(&nv, "x").await;
+    nv.wait_done(1, 10).await;
+    let rows = nv
+        .lua("return require('zen.backend').request('list')")
+        .await;
+    assert_eq!(rows[0]["kind"], "claude", "{rows}");
+    assert_eq!(rows[0]["state"], "idle", "{rows}");
+    assert_eq!(rows[0]["turns"], 1, "{rows}");
+    assert_eq!(
+        nv.lua("return require('zen').status()").await,
+        "zen claude-1 · sonnet · idle"
+    );
+    nv.exec("ZenRename helper").await;
+    nv.wait_for(
+        "vim.api.nvim_buf_get_lines(0, 0, 1, false)[1] == '# zen · helper · sonnet'",
+        5,
+    )
+    .await;
+    assert_eq!(
+        nv.lua("return vim.api.nvim_buf_get_name(0)").await,
+        "zen://helper"
+    );
+    nv.quit().await;
+}

@@ -368,6 +368,17 @@ fn on_update(app: &Shared, agent: &Arc<Agent>, update: SessionUpdate) {
                 modes.current_mode_id = current_mode_id;
             }
         }
+        SessionUpdate::ToolCall(ref call) | SessionUpdate::ToolCallUpdate(ref call) => {
+            {
+                let mut state = agent.state();
+                let known = state
+                    .tool_calls
+                    .entry(call.tool_call_id.clone())
+                    .or_default();
+                super::updates::merge_tool(known, call.clone());
+            }
+            agent.to_turn(Event::Update(update));
+        }
         other => {
             agent.to_turn(Event::Update(other));
         }
