@@ -45,6 +45,15 @@ end, {
 cmd("ZenRename", function(a)
   require("zen").rename(a.args)
 end, { nargs = 1, desc = "zen: rename the current session" })
+cmd("ZenWeb", function(a)
+  require("zen").web(a.args)
+end, {
+  nargs = "?",
+  complete = function()
+    return { "on", "off" }
+  end,
+  desc = "zen: web search in this chat (on, off; nothing: toggle)",
+})
 cmd("ZenModel", function(a)
   require("zen").model(a.args, nil, a.bang)
 end, {

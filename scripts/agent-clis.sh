@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 prefix=target/agent-clis
-pins=(@anthropic-ai/claude-code@2.1.197 @google/gemini-cli@0.61.0 @openai/codex@0.171.0)
+pins=(@anthropic-ai/claude-code@2.1.197 @google/gemini-cli@0.61.0 @openai/codex@0.171.0
+  @zed-industries/claude-code-acp@0.16.2)
 stamp="$prefix/.installed"
 
 if [ "$(cat "$stamp" 2>/dev/null)" != "${pins[*]}" ]; then

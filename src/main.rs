@@ -50,11 +50,27 @@ struct Cli {
     /// (for `:checkhealth zen`).
     #[arg(long, hide = true, value_name = "DIR")]
     check_project: Option<PathBuf>,
+    /// Run the program after `--` with the variables read from this fifo (an agent started
+    /// with a secret in its environment, see `agents::handoff`).
+    #[arg(long = "agent-env", hide = true, value_name = "FIFO")]
+    agent_env: Option<PathBuf>,
+    /// The agent's command line (with --agent-env).
+    #[arg(last = true, hide = true)]
+    agent_argv: Vec<String>,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Some(fifo) = &cli.agent_env {
+        // Only returns when the agent could not be started.
+        eprintln!("{}", agents::handoff::exec(fifo, &cli.agent_argv));
+        std::process::exit(1);
+    }
+    run(cli);
 }
 
 #[tokio::main]
-async fn main() {
-    let cli = Cli::parse();
+async fn run(cli: Cli) {
     if cli.protocol {
         println!("{}", rpc::PROTOCOL);
         return;

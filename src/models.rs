@@ -289,7 +289,7 @@ mod tests {
             completion_price: Some(0.000015),
             input_modalities: vec!["text".into(), "image".into()],
             reasoning,
-            max_completion_tokens: None,
+            ..catalogue::Model::default()
         }
     }
 

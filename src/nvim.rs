@@ -15,6 +15,9 @@ use serde::Serialize;
 use crate::data::code::CodeBuffer;
 use crate::data::transcript::{AnswerSpan, Rendered};
 
+#[allow(dead_code)] // called by the ACP service (src/agents/acp/fs.rs, permission.rs)
+pub mod files;
+
 /// The writer half of our RPC channel (stdout).
 pub type Writer = Compat<tokio::fs::File>;
 /// A handle to the Neovim that started us.
@@ -269,6 +272,13 @@ impl Ui {
             .map(drop)
     }
 
+    /// Sets the context meter of a chat (`{used, estimate, limit}`, see `chats::context`).
+    pub async fn meter(&self, buf: i64, session: &str, meter: &Json) -> anyhow::Result<()> {
+        self.call("meter", vec![buf.into(), session.into(), encode(meter)?])
+            .await
+            .map(drop)
+    }
+
     /// Renames a chat buffer to `zen://<name>`.
     pub async fn rename_buffer(&self, buf: i64, name: &str) -> anyhow::Result<()> {
         self.call("rename_buffer", vec![buf.into(), name.into()])
@@ -295,6 +305,16 @@ impl Ui {
             return Ok(None);
         }
         Ok(Some(decode(value)?))
+    }
+
+    /// Whether the user trusts the project file at `file` whose text is `text` (Lua asks once
+    /// per version of the file, `lua/zen/trust.lua`).
+    pub async fn trust_project(&self, file: &std::path::Path, text: &str) -> anyhow::Result<bool> {
+        let path = file.to_string_lossy().into_owned();
+        let value = self
+            .call("trust_project", vec![path.into(), text.into()])
+            .await?;
+        Ok(matches!(value, Value::Boolean(true)))
     }
 
     /// Types `text` as the prompt under the chat's last `## User` header.

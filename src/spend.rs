@@ -21,6 +21,14 @@ pub struct Entry {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub cost: f64,
+    /// Prompt tokens read from and written to the cache, and what that saved (USD); absent in
+    /// lines written before caching was counted.
+    #[serde(default)]
+    pub cached_tokens: u64,
+    #[serde(default)]
+    pub cache_write_tokens: u64,
+    #[serde(default)]
+    pub saved: f64,
 }
 
 /// Appends one answer's usage to the ledger, under a lock on the ledger itself (several editors
@@ -33,6 +41,9 @@ pub fn record(state_dir: &Path, session: &str, model: &str, usage: &Usage) -> an
         prompt_tokens: usage.prompt_tokens,
         completion_tokens: usage.completion_tokens,
         cost: usage.cost.unwrap_or(0.0),
+        cached_tokens: usage.cached_tokens,
+        cache_write_tokens: usage.cache_write_tokens,
+        saved: usage.saved.unwrap_or(0.0),
     };
     let mut line = serde_json::to_vec(&entry)?;
     line.push(b'\n');
@@ -80,6 +91,9 @@ struct Sum {
     completion_tokens: u64,
     cost: f64,
     answers: u64,
+    cached_tokens: u64,
+    cache_write_tokens: u64,
+    saved: f64,
 }
 
 impl Sum {
@@ -88,6 +102,21 @@ impl Sum {
         self.completion_tokens += e.completion_tokens;
         self.cost += e.cost;
         self.answers += 1;
+        self.cached_tokens += e.cached_tokens;
+        self.cache_write_tokens += e.cache_write_tokens;
+        self.saved += e.saved;
+    }
+
+    /// `prompt cache: 1200 tokens read · 300 written · saved $0.0031`; `None` without a cache.
+    fn cache_line(&self) -> Option<String> {
+        (self.cached_tokens > 0 || self.cache_write_tokens > 0).then(|| {
+            format!(
+                "prompt cache: {} tokens read · {} written · saved {}",
+                self.cached_tokens,
+                self.cache_write_tokens,
+                format_cost(Some(self.saved))
+            )
+        })
     }
 
     fn row(&self, label: &str) -> String {
@@ -148,6 +177,8 @@ pub fn summary(state_dir: &Path, sessions: &[SessionMeta]) -> Json {
         lines.push(String::new());
     }
     lines.push(total.row("total"));
+    lines.extend(total.cache_line());
+    lines.extend(key_agents(sessions));
     if unreadable > 0 {
         let file = state_dir.join("usage.jsonl");
         lines.push(String::new());
@@ -157,6 +188,28 @@ pub fn summary(state_dir: &Path, sessions: &[SessionMeta]) -> Json {
         ));
     }
     json!({"lines": lines, "sessions": by_session, "models": by_model, "days": by_day, "total": total})
+}
+
+/// The agents running on the OpenRouter key (`via=openrouter`): their answers never pass
+/// through zen, so only the key's own total (the credit line, from `/key`) counts them.
+fn key_agents(sessions: &[SessionMeta]) -> Vec<String> {
+    let rows: Vec<String> = sessions
+        .iter()
+        .filter(|m| m.agent.as_ref().is_some_and(|a| a.via.is_some()))
+        .map(|m| {
+            let model = m.model.as_deref().unwrap_or("claude's default model");
+            format!("  {:<40} {}", m.name, model)
+        })
+        .collect();
+    if rows.is_empty() {
+        return rows;
+    }
+    let mut lines = vec![
+        String::new(),
+        "agents on the OpenRouter key (their spend is in the key's total on the credit line, from /key, not per turn)".to_string(),
+    ];
+    lines.extend(rows);
+    lines
 }
 
 /// The credit line while `/key` is being asked.
@@ -203,6 +256,34 @@ mod tests {
             credit_line(unlimited),
             "credit: unlimited key (used $0.2500)"
         );
+    }
+
+    #[test]
+    fn old_ledger_lines_still_read_and_savings_sum() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = r#"{"ts":1,"session":"s","model":"m","prompt_tokens":5,"completion_tokens":6,"cost":0.5}"#;
+        std::fs::write(dir.path().join("usage.jsonl"), format!("{old}\n")).unwrap();
+        let usage = Usage {
+            prompt_tokens: 10,
+            cached_tokens: 800,
+            cache_write_tokens: 20,
+            saved: Some(0.25),
+            ..Usage::default()
+        };
+        record(dir.path(), "s", "m", &usage).unwrap();
+        let sum = summary(dir.path(), &[]);
+        let lines: Vec<&str> = sum["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|l| l.as_str())
+            .collect();
+        assert_eq!(sum["total"]["prompt_tokens"], 15, "{lines:?}");
+        assert!(
+            lines.contains(&"prompt cache: 800 tokens read · 20 written · saved $0.2500"),
+            "{lines:?}"
+        );
+        assert!(!lines.iter().any(|l| l.contains("unreadable")), "{lines:?}");
     }
 
     #[test]

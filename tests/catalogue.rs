@@ -379,7 +379,7 @@ async fn usage_sums_what_was_served_per_session_model_and_day_with_credit() {
     nv.wait_done(3, 10).await;
     let status = nv.lua("return require('zen').status()").await;
     // Costs read the same everywhere: as in the note and :ZenUsage.
-    assert_eq!(status, "zen second · m/two · $0.004000 · idle");
+    assert_eq!(status, "zen second · m/two · $0.004000 · ctx 440/? · idle");
     nv.exec("ZenUsage").await;
     nv.wait_for("vim.fn.search('credit: \\\\$7', 'n') > 0", 10)
         .await;

@@ -101,7 +101,10 @@ async fn costs_read_the_same_in_the_note_the_statusline_and_the_session_list() {
         .await
         .contains("· session 17 in · 6 out · $0.000102\n"));
     let status = nv.lua("return require('zen').status()").await;
-    assert_eq!(status, "zen cost · test/model · $0.000102 · idle");
+    assert_eq!(
+        status,
+        "zen cost · test/model · $0.000102 · ctx 23/? · idle"
+    );
     let row = nv
         .lua(
             "local rows = require('zen.backend').request('list')

@@ -4,7 +4,7 @@ local backend = require("zen.backend")
 local M = {}
 
 M.kinds = { "openrouter", "claude", "codex", "gemini", "opencode", "shell" }
-M.new_keys = { "model=", "temperature=", "name=", "dir=", "prompt=", "worktree=", "mode=" }
+M.new_keys = { "model=", "temperature=", "name=", "dir=", "prompt=", "worktree=", "mode=", "web=", "via=" }
 
 --- Runs `fn`; an error becomes one notification line, never a stack trace.
 function M.guard(fn)

@@ -40,6 +40,7 @@ local M = {}
 ---@field max_retries? integer Retries before the first token (0 to 5)
 ---@field retry_base_ms? integer Wait before the first retry, doubled for each further one (100 to 10000)
 ---@field catalogue_ttl_s? integer Seconds the saved model catalogue stays fresh
+---@field cache? "auto"|false Prompt caching: "auto" marks cache breakpoints for Anthropic and Gemini models
 
 ---@class zen.AgentsConfig
 ---@field claude? zen.AgentConfig
@@ -78,6 +79,7 @@ M.defaults = {
     max_retries = 2,
     retry_base_ms = 1000,
     catalogue_ttl_s = 86400,
+    cache = "auto",
   },
   agents = {
     claude = { cmd = { "claude" }, acp_cmd = { "claude-code-acp" }, mode = "terminal" },
@@ -122,6 +124,7 @@ M.types = {
   ["openrouter.max_retries"] = "whole number",
   ["openrouter.retry_base_ms"] = "whole number",
   ["openrouter.catalogue_ttl_s"] = "whole number",
+  ["openrouter.cache"] = "cache",
   ["agents"] = "table",
   ["agents.*"] = "table",
   ["agents.*.cmd"] = "list of strings",
@@ -187,6 +190,8 @@ local function check(kind, v)
     return layouts[v] == true
   elseif kind == "highlight" then
     return ({ auto = true, treesitter = true, syntax = true, off = true })[v] == true
+  elseif kind == "cache" then
+    return v == "auto" or v == false
   elseif kind == "mode" then
     return v == "terminal" or v == "chat"
   end
@@ -200,6 +205,8 @@ local function expected(kind)
     return "one of vsplit, split, tab, float, current"
   elseif kind == "highlight" then
     return "one of auto, treesitter, syntax, off"
+  elseif kind == "cache" then
+    return '"auto" or false'
   elseif kind == "mode" then
     return "one of terminal, chat"
   end

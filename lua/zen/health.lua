@@ -23,7 +23,7 @@ local function check_project(bin)
   end
   if type(report.file) ~= "string" then
     ok("no project file (.zen-portal.json) for " .. cwd)
-    return
+    return nil
   end
   info("project file: " .. report.file)
   for _, problem in ipairs(report.problems) do
@@ -33,6 +33,36 @@ local function check_project(bin)
     ok("project file is valid")
   else
     warn("sessions in this project are refused until the file is fixed: see :help zen-project-file")
+  end
+  return report.file
+end
+
+-- Which system prompt chats here get: setup, project (trusted), project (not trusted: ignored)
+-- or none, and its first line. Never asks to trust.
+local function check_system_prompt(file)
+  start("zen-portal: system prompt")
+  local trust = require("zen.trust")
+  local setup = require("zen.config").get().system_prompt
+  local setup_line = type(setup) == "string" and vim.trim(setup) ~= "" and setup:match("^%s*([^\n]*)")
+  local f = file and io.open(file, "rb")
+  local text = f and f:read("*a") or ""
+  if f then
+    f:close()
+  end
+  local project_line = trust.first_line(text)
+  if project_line ~= "" then
+    if trust.status(file, text) == "trusted" then
+      ok(("in force: project (trusted) %s: %s"):format(file, project_line))
+      return
+    end
+    warn(("project (not trusted: ignored) %s: %s"):format(file, project_line), {
+      "a submit asks whether to trust it; see :help zen-trust",
+    })
+  end
+  if setup_line then
+    ok("in force: setup: " .. setup_line)
+  else
+    info("in force: none")
   end
 end
 
@@ -60,7 +90,7 @@ function M.check()
   local good, facts = pcall(backend.request, "health")
   if not good then
     err(tostring(facts))
-    check_project(bin)
+    check_system_prompt(check_project(bin))
     return
   end
   ok(("backend %s running (log: %s)"):format(facts.version, config.log_file()))
@@ -93,7 +123,7 @@ function M.check()
       warn(("%s: `%s` not found (needed only for %s sessions; see agents.%s.cmd)"):format(kind, cmd[1], kind, kind))
     end
   end
-  check_project(bin)
+  check_system_prompt(check_project(bin))
 end
 
 return M

@@ -196,6 +196,15 @@ function M.kill(name, force)
   return r
 end
 
+--- `:ZenWeb [on|off]`: the current chat's web search (no argument: toggle). Says which it is now.
+function M.web(state)
+  local t = current_target()
+  t.state = (state ~= nil and state ~= "") and state or nil
+  local r = backend.request("set_web", t)
+  vim.notify(("zen: web search %s for %s."):format(r.web and "on" or "off", r.name), vim.log.levels.INFO)
+  return r
+end
+
 --- `:ZenRename {name}`: renames the current session (or `target`, a name).
 function M.rename(new_name, target)
   local t = target and { name = target } or current_target()

@@ -18,6 +18,7 @@ local links = {
   ZenReasoning = "Comment",
   ZenBlockMarker = "Folded",
   ZenWaiting = "Comment",
+  ZenMeter = "Comment",
   ZenFloatTitle = "FloatTitle",
 }
 
@@ -49,7 +50,7 @@ end
 --- Highlights the notes zen wrote under an answer: rows `first` to `last` (0-based, inclusive).
 function M.notes(buf, first, last)
   for i, text in ipairs(vim.api.nvim_buf_get_lines(buf, first, last + 1, false)) do
-    if text:sub(1, 7) == "> [zen]" then
+    if text:sub(1, 7) == "> [zen]" or text:match("^%[%d+%]: ") then -- notes, web footnotes
       M.line(buf, first + i - 1, text:match("^> %[zen%] error") and "ZenError" or "ZenNote")
     end
   end

@@ -162,7 +162,9 @@ end
 --- `opts.lines`. `opts.source` names the model or agent; `opts.whole` (agents) allows only
 --- accepting or rejecting it whole; `opts.streaming` marks it as still arriving (see `stream`);
 --- `opts.backend` drops it when the backend goes; `opts.on_decide(decision, change)` is called
---- once with "accepted", "rejected", "always" (`:ZenAccept!`), "partial" or "dropped".
+--- once with "accepted", "rejected", "always" (`:ZenAccept!`), "partial" or "dropped". Agents:
+--- `opts.always` shows `:ZenAccept!`; `opts.session` lets `:ZenAccept` in that chat take it;
+--- `opts.tool_call_id` names the tool call it answers.
 --- Returns the change's id, or nil and a message when it overlaps a pending change.
 function M.propose(buf, opts)
   buf = (buf == 0 or buf == nil) and api.nvim_get_current_buf() or buf
@@ -188,6 +190,9 @@ function M.propose(buf, opts)
     streaming = opts.streaming == true,
     backend = opts.backend == true,
     on_decide = opts.on_decide,
+    always = opts.always == true,
+    session = opts.session,
+    tool_call_id = opts.tool_call_id,
     accepted_some = false,
   }
   anchor(c, first, last)
@@ -273,7 +278,8 @@ local function of_buffer(buf)
   end, M.list())
 end
 
---- The pending change under the cursor, else the buffer's only (or first) one.
+--- The pending change under the cursor, else the buffer's only (or first) one; in an agent's
+--- chat, the oldest change that agent proposed.
 local function current()
   local buf = api.nvim_get_current_buf()
   local row = api.nvim_win_get_cursor(0)[1] - 1
@@ -282,6 +288,14 @@ local function current()
     local s, e = rows(c)
     if s and row >= s and row <= e then
       return c
+    end
+  end
+  local session = vim.b[buf].zen_session
+  if not mine[1] and session then
+    for _, c in ipairs(M.list()) do
+      if c.session == session then
+        return c
+      end
     end
   end
   return mine[1]

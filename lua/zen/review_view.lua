@@ -41,7 +41,8 @@ local function header(c)
   local k = M.keys
   local state = c.streaming and " · streaming… (:ZenStop keeps what arrived)" or (c.note and (" · " .. c.note) or "")
   local hunk_keys = c.whole and "" or (" %s/%s hunk · %s %s jump ·"):format(k.accept, k.reject, k.next, k.prev)
-  return ("zen · %s%s ·%s :ZenAccept / :ZenReject"):format(c.source, state, hunk_keys)
+  local accept = c.always and ":ZenAccept (once) / :ZenAccept! (always)" or ":ZenAccept"
+  return ("zen · %s%s ·%s %s / :ZenReject"):format(c.source, state, hunk_keys, accept)
 end
 
 -- While an edit streams, a frame only extends the added lines: the new lines' virtual text is

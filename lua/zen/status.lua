@@ -1,7 +1,7 @@
 -- What `require("zen").status()` shows, kept from stream events so statuslines never wait on RPC.
 local M = {}
 
-local sessions = {} -- id -> { name, model, cost, streaming }
+local sessions = {} -- id -> { name, model, cost, ctx (the context meter), streaming }
 
 function M.on_event(name, p)
   if type(p) ~= "table" or type(p.session) ~= "string" then
@@ -48,7 +48,8 @@ function M.line()
     return ""
   end
   local cost = type(s.cost) == "number" and (" · " .. M.cost(s.cost)) or ""
-  return ("zen %s · %s%s · %s"):format(s.name or "?", s.model or "?", cost, s.streaming and "streaming" or "idle")
+  local ctx = s.ctx and (" · " .. s.ctx) or ""
+  return ("zen %s · %s%s%s · %s"):format(s.name or "?", s.model or "?", cost, ctx, s.streaming and "streaming" or "idle")
 end
 
 return M

@@ -146,6 +146,12 @@ function M.append_prompt(buf, text)
   return true
 end
 
+--- Whether the user trusts the project file `path` (holding `text`) to set the system prompt;
+--- asks once per version of the file (zen.trust).
+function M.trust_project(path, text)
+  return require("zen.trust").ask(path, text)
+end
+
 --- The code buffer the user came from: name, filetype, lines and diagnostics (nil if gone).
 function M.code_buffer(buf)
   if not (vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)) then
@@ -190,14 +196,27 @@ function M.acp_chat(buf, info)
 end
 M.close_open_answers = stream.close_open_answers
 M.retrying = require("zen.waiting").retrying
+local files = require("zen.files") -- agents' files: read_file, write_file, propose_agent_edit
+M.read_file, M.write_file, M.drop_agent_edit = files.read_file, files.write_file, files.drop_agent_edit
+function M.propose_agent_edit(o)
+  local id, err = files.propose_agent_edit(o)
+  return { id = id, error = err }
+end
 
 function M.set_title(buf, title)
   if vim.api.nvim_buf_is_loaded(buf) then
     local first = vim.api.nvim_buf_get_lines(buf, 0, 1, false)[1] or ""
     if first:match("^# zen") then
       vim.api.nvim_buf_set_lines(buf, 0, 1, false, { title })
+      require("zen.meter").draw(buf) -- the rewritten line lost its virtual text
     end
   end
+  return true
+end
+
+--- The context meter of a chat (`{used, estimate, limit}`), see zen.meter.
+function M.meter(buf, session, meter)
+  require("zen.meter").set(buf, session, meter)
   return true
 end
 

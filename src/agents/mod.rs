@@ -14,9 +14,11 @@
 
 pub mod acp;
 pub mod codex;
+pub mod handoff;
 pub mod ids;
 pub mod sessions;
 pub mod tmux;
+pub mod via;
 pub mod worktree;
 
 /// The agent kinds.

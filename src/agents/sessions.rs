@@ -10,13 +10,13 @@ use serde_json::{json, Value as Json};
 
 use super::ids::{self, Runs};
 use super::tmux::{PaneState, Tmux};
-use super::{self as agents, Kind};
+use super::{self as agents, via, Kind};
 use crate::app::which::session_dir;
 use crate::app::{Error, Result, Shared};
 use crate::config::{AgentMode, Config, Tmux as TmuxSetting};
 use crate::data::{AgentMeta, SessionMeta};
 
-const AGENT_KEYS: &[&str] = &["dir", "prompt", "model", "name", "worktree", "mode"];
+const AGENT_KEYS: &[&str] = &["dir", "prompt", "model", "name", "worktree", "via", "mode"];
 
 /// `:ZenNew <kind> key=value...` run in `cwd`.
 #[derive(Deserialize)]
@@ -63,6 +63,11 @@ pub async fn new_agent(app: &Shared, req: NewAgent) -> Result<Json> {
             kind.name(),
             AGENT_KEYS.join(", ")
         )));
+    }
+    let via = via::check(kind, req.args.get("via").map(String::as_str))?;
+    if via.is_some() {
+        // Before the worktree: a missing key must leave nothing behind.
+        via::key(app).await?;
     }
     let (mut dir, cfg) = session_dir(&ready.config, &req.cwd, req.args.get("dir"))?;
     let mode = match req.args.get("mode").map(String::as_str) {
@@ -118,6 +123,7 @@ pub async fn new_agent(app: &Shared, req: NewAgent) -> Result<Json> {
         .map(String::as_str)
         .filter(|p| !p.is_empty());
     let argv = agents::start_argv(kind, &cmd, model.as_deref(), prompt, cli_session.as_deref());
+    let run_argv = via::wrap(app, via.as_deref(), argv.clone()).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let now = crate::data::now();
     let meta = SessionMeta {
@@ -130,18 +136,20 @@ pub async fn new_agent(app: &Shared, req: NewAgent) -> Result<Json> {
         created: now,
         updated: now,
         totals: Default::default(),
+        web: false,
         agent: Some(AgentMeta {
             cli_session,
             tmux,
             argv: argv.clone(),
             worktree,
             branch,
+            via,
         }),
         acp: None,
     };
     if tmux {
         let started = tmux_of(&ready.config)
-            .new_session(&tmux_name(&name), &dir.to_string_lossy(), &argv)
+            .new_session(&tmux_name(&name), &dir.to_string_lossy(), &run_argv)
             .await;
         if let Err(e) = started {
             if let Some(path) = meta.agent.as_ref().and_then(|a| a.worktree.as_ref()) {
@@ -161,7 +169,7 @@ pub async fn new_agent(app: &Shared, req: NewAgent) -> Result<Json> {
     let run = if tmux {
         tmux_of(&ready.config).attach_argv(&tmux_name(&name))
     } else {
-        argv
+        run_argv
     };
     Ok(json!({"id": id, "name": name, "kind": kind.name(), "run": run, "cwd": dir, "tmux": tmux}))
 }
@@ -187,6 +195,7 @@ pub async fn open_agent(app: &Shared, id: &str) -> Result<Json> {
         agent.cli_session.as_deref(),
     );
     let mut revived = false;
+    let via = agent.via.as_deref();
     let run = if agent.tmux {
         let tmux = tmux_of(&ready.config);
         let tname = tmux_name(&meta.name);
@@ -194,6 +203,7 @@ pub async fn open_agent(app: &Shared, id: &str) -> Result<Json> {
         let state = tmux.states().await.get(&tname).copied();
         if state != Some(PaneState::Running) {
             agents::check_binary(kind, &cmd).map_err(Error::refused)?;
+            let resume = via::wrap(app, via, resume).await?;
             let started = match state {
                 // The pane stayed (remain-on-exit): run the resume in it. Killing the session
                 // instead could stop the server just as the next command connects.
@@ -208,7 +218,7 @@ pub async fn open_agent(app: &Shared, id: &str) -> Result<Json> {
         }
         tmux.attach_argv(&tname)
     } else {
-        resume
+        via::wrap(app, via, resume).await?
     };
     // Without a known conversation id, say how to find the conversation (never a guess).
     let note = match (kind, &agent.cli_session) {

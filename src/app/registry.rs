@@ -95,6 +95,8 @@ pub struct Entry {
     pub exit_code: Option<i64>,
     /// Such an agent's program is running.
     pub running: bool,
+    /// The version of the project file whose untrusted `system_prompt` the chat was told of.
+    pub noted_prompt: Option<u64>,
     /// The running turn's lock file (released when dropped).
     turn_lock: Option<File>,
 }
@@ -107,6 +109,7 @@ impl Entry {
             active: None,
             exit_code: None,
             running: false,
+            noted_prompt: None,
             turn_lock: None,
         }
     }

@@ -19,7 +19,7 @@ pub struct NewChat {
     pub cwd: PathBuf,
 }
 
-const NEW_CHAT_KEYS: &[&str] = &["model", "temperature", "name", "dir", "prompt"];
+const NEW_CHAT_KEYS: &[&str] = &["model", "temperature", "name", "dir", "prompt", "web"];
 
 /// A chat just created.
 #[derive(Serialize)]
@@ -80,10 +80,12 @@ pub async fn create_chat(
     model_id::check(&model)
         .map_err(|why| Error::refused(model_id::refused(&model, "model=", &why)))?;
     let temperature = args.get("temperature").map(|t| parse_temperature(t));
+    let web = args.get("web").map(|w| super::web::parse_switch(w, "web="));
     let name = app.choose_name(args.get("name"), "chat")?;
     let id = uuid::Uuid::new_v4().to_string();
     let mut meta = SessionMeta::new_chat(id.clone(), name.clone(), model.clone(), dir);
     meta.temperature = temperature.transpose()?;
+    meta.web = web.transpose()?.unwrap_or(false);
     app.add_session(meta).await?;
 
     let mut chat = transcript::render(&transcript::title(&name, &model), &[]);
@@ -96,6 +98,8 @@ pub async fn create_chat(
         .await
         .map_err(|e| Error::io("creating the chat buffer", e))?;
     app.registry.with(&id, |e| e.buf = Some(buf));
+    let fill = Some(super::context::fill(&[]));
+    super::context::show(app, buf, &id, &model, fill).await;
     Ok(NewChatSession {
         id,
         buf,

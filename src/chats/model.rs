@@ -77,6 +77,7 @@ pub async fn set_model(app: &Shared, req: SetModel) -> Result<Json> {
             .ui
             .set_title(buf, &transcript::title(&name, &model))
             .await;
+        super::context::show(app, buf, &id, &model, None).await;
     }
     Ok(json!({"id": id, "name": name, "model": model, "scope": "session", "checked": checked}))
 }

@@ -76,6 +76,8 @@ pub async fn chat_buffer(app: &Shared, id: &str) -> Result<i64> {
         .await
         .map_err(|e| Error::io(format!("reopening {}", meta.name), e))?;
     app.registry.with(id, |e| e.buf = Some(buf));
+    let fill = Some(super::context::fill(&loaded.messages));
+    super::context::show(app, buf, id, &model, fill).await;
     if meta.acp.is_some() {
         crate::agents::acp::session::mark_chat(app, id, buf);
     }

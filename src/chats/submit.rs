@@ -99,7 +99,7 @@ async fn prepare(
     }
     record(app, id, &stored, &messages);
     app.update_prefs(|p| p.used(&model));
-    with_system_prompt(&mut messages, cfg.system_prompt.as_deref());
+    let note = super::system::apply(app, &meta, &mut messages, cfg.system_prompt.clone()).await;
 
     let header = format!("{} · {model}", transcript::header(Role::Assistant));
     let mark = ready
@@ -117,7 +117,9 @@ async fn prepare(
         cfg: cfg.openrouter,
         model,
         messages,
+        plugins: super::extras::plugins(meta.web),
         cancel,
+        notes: note.into_iter().collect(),
     };
     let running = turn.cancel.clone();
     running.set_task(app.tasks.spawn(turn::run(turn)));
@@ -125,24 +127,13 @@ async fn prepare(
 }
 
 fn stored_history(app: &Shared, id: &str) -> Vec<Message> {
-    // Read from disk each time, not cached: long answers would otherwise sit in memory.
+    // From memory unless another editor wrote the file since (see store/history.rs).
     app.ready()
         .map(|r| r.store.load_history(id).messages)
         .unwrap_or_default()
 }
 
 /// Unchanged turns keep what the history knows of them (reasoning, model, usage, attachments).
-/// Puts setup's `system_prompt` first when the chat has no `## System` turn (that one wins).
-/// Only the request gets it: the chat and its history stay as the user wrote them.
-fn with_system_prompt(messages: &mut Vec<Message>, prompt: Option<&str>) {
-    let Some(prompt) = prompt.filter(|p| !p.trim().is_empty()) else {
-        return;
-    };
-    if messages.iter().all(|m| m.role != Role::System) {
-        messages.insert(0, Message::new(Role::System, prompt.to_string()));
-    }
-}
-
 fn keep_known_turns(messages: &mut [Message], stored: &[Message]) {
     for (m, s) in messages.iter_mut().zip(stored) {
         if same_text(std::slice::from_ref(s), std::slice::from_ref(m)) {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::json;
 
+use super::context;
 use crate::app::registry::{Cancel, End};
 use crate::app::render::Renderer;
 use crate::app::Shared;
@@ -35,7 +36,11 @@ pub struct Turn {
     pub model: String,
     pub temperature: Option<f64>,
     pub messages: Vec<Message>,
+    /// OpenRouter plugins asked for (web search): see `extras::plugins`.
+    pub plugins: Vec<serde_json::Value>,
     pub cancel: Arc<Cancel>,
+    /// Notes to put under the answer whatever happens (a project prompt left out).
+    pub notes: Vec<String>,
 }
 
 /// The answer as it builds up, and where the buffer stands.
@@ -46,6 +51,8 @@ struct Answer {
     in_reasoning: bool,
     finish: Option<String>,
     usage: Option<Usage>,
+    /// Web pages the answer cites, as the server sent them (made safe at the end).
+    citations: Vec<crate::data::Citation>,
     done: bool,
     saved_upto: usize,
     /// A partial save failed (full or read-only disk): the user was told once.
@@ -81,6 +88,7 @@ impl Answer {
             StreamEvent::Finish(f) => self.finish = Some(f),
             StreamEvent::Usage(u) => self.usage = Some(u),
             StreamEvent::Done => self.done = true,
+            StreamEvent::Citations(c) => self.citations.extend(c),
         }
     }
 
@@ -135,9 +143,16 @@ pub async fn run(turn: Turn) {
     )
     .await;
 
+    let fill = Some(context::fill(&turn.messages));
+    context::show(&app, turn.buf, &turn.session, &turn.model, fill).await;
     let renderer = Renderer::spawn(ui.clone(), turn.buf, turn.mark, turn.cancel.clone());
     let mut answer = Answer::default();
     let error = stream_answer(&turn, &mut answer, &renderer).await.err();
+    if let Some(usage) = answer.usage.as_mut() {
+        super::extras::price_extras(&app, &turn.model, usage).await;
+    }
+    let cited = std::mem::take(&mut answer.citations);
+    answer.citations = super::extras::clean_citations(&app, &turn.cfg, cited).await;
     let stop_reason = turn.cancel.reason();
 
     // What ended the turn, as a note under the answer and as the history record's `end`.
@@ -177,7 +192,11 @@ pub async fn run(turn: Turn) {
     // What stopped the answer and its usage make one note (`stopped · 3 in · 9 out · ...`).
     let usage_line = (answer.usage.is_some() || error.is_none())
         .then(|| usage_note(answer.usage.as_ref(), &totals));
-    let mut notes = Vec::new();
+    let mut notes = turn.notes.clone();
+    let footnotes = crate::data::transcript::footnotes(&answer.citations);
+    if !footnotes.is_empty() {
+        notes.push(footnotes.join("\n")); // zen's text: outside the answer's content
+    }
     if let Some(reason) = &stop_reason {
         notes.push(match &usage_line {
             Some(u) => format!("{NOTE_PREFIX} {} · {}", reason.as_str(), note_text(u)),
@@ -214,6 +233,10 @@ pub async fn run(turn: Turn) {
         stats.buffer_gone = true;
     }
 
+    if let (Some(u), false) = (&answer.usage, stats.buffer_gone) {
+        let fill = Some(context::Fill::of(u));
+        context::show(&app, turn.buf, &turn.session, &turn.model, fill).await;
+    }
     if let Some(e) = &unsaved {
         ui.notify(&format!("zen: {}", unsaved_text(e)), "error")
             .await;
@@ -267,6 +290,7 @@ async fn stream_answer(
         temperature: turn.temperature,
         messages: &turn.messages,
         session_id: &turn.session,
+        plugins: &turn.plugins,
     };
     // The waiting line under the header says "retrying 1/2 in 1.0 s" while it waits.
     let (ui, buf, mark) = (ready.ui.clone(), turn.buf, turn.mark);
@@ -338,6 +362,7 @@ fn save_answer(turn: &Turn, answer: &Answer, end: Option<String>) -> Option<Stri
     message.reasoning = (!answer.reasoning.is_empty()).then(|| answer.reasoning.clone());
     message.model = Some(turn.model.clone());
     message.usage = answer.usage.clone();
+    message.citations = answer.citations.clone();
     message.end = end;
     match ready
         .store

@@ -2,7 +2,8 @@
 //!
 //! Lua merges the first two tiers (it validates `setup()` where the user calls it) and sends the
 //! result at handshake. The project tier (`.zen-portal.json`) is read here, per session directory,
-//! and may not set anything that runs a program or reveals a secret. The schema (types, defaults,
+//! and may not set anything that runs a program or reveals a secret. Its `system_prompt` is not
+//! merged: it is used only once the user trusts the file (`project_prompt`, asked at submit). The schema (types, defaults,
 //! which keys a project may set) is `schema.rs`; errors naming the option are `check.rs`; the
 //! generated defaults of `:help zen-options` are `doc.rs`.
 
@@ -81,13 +82,36 @@ pub fn project_problems(dir: &Path) -> (Option<PathBuf>, Vec<String>) {
     (Some(file), problems)
 }
 
+/// A project file's `system_prompt`, to use only once the user trusts that file: a cloned
+/// repository's text would otherwise steer every answer unseen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectPrompt {
+    pub file: PathBuf,
+    /// The file's whole text as read: what the user trusts (a changed file is asked again).
+    pub text: String,
+    pub prompt: String,
+}
+
+/// The `system_prompt` set by the project file that applies to `dir`, if any.
+pub fn project_prompt(dir: &Path) -> Option<ProjectPrompt> {
+    let file = find_project_file(dir)?;
+    let text = std::fs::read_to_string(&file).ok()?;
+    let json: Json = serde_json::from_str(&text).ok()?;
+    let prompt = json.get("system_prompt")?.as_str()?.to_string();
+    (!prompt.trim().is_empty()).then_some(ProjectPrompt { file, text, prompt })
+}
+
 /// Merges a parsed project file over `base`, refusing keys that run programs or reveal secrets.
 pub fn merge_project(base: &Config, project: &Json) -> anyhow::Result<Config> {
     if let Some(problem) = check_project(project).problems().into_iter().next() {
         bail!(problem);
     }
     let mut merged = serde_json::to_value(base).context("writing the settings")?;
-    deep_merge(&mut merged, project);
+    let mut project = project.clone();
+    if let Some(keys) = project.as_object_mut() {
+        keys.remove("system_prompt"); // untrusted text: see project_prompt
+    }
+    deep_merge(&mut merged, &project);
     let mut config: Config = check::parse(&merged).map_err(|e| anyhow!(e))?;
     // A project file may make retrying gentler (fewer retries, longer waits), never harsher than
     // setup(): a cloned repository must not be able to flood the API with the user's key.
@@ -237,6 +261,23 @@ mod tests {
         assert!(
             err.contains("is not a model id") && !err.contains('\n'),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_project_files_system_prompt_is_not_merged_into_the_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(PROJECT_FILE);
+        let text = r#"{"system_prompt": "steer"}"#;
+        std::fs::write(&file, text).unwrap();
+        let mut setup = base();
+        setup.system_prompt = Some("mine".into());
+        let (merged, _) = setup.for_dir(dir.path()).unwrap();
+        assert_eq!(merged.system_prompt.as_deref(), Some("mine"));
+        let found = project_prompt(dir.path()).unwrap();
+        assert_eq!(
+            (found.prompt.as_str(), found.text.as_str()),
+            ("steer", text)
         );
     }
 

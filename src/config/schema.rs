@@ -107,6 +107,8 @@ pub struct OpenRouter {
     pub retry_base_ms: u64,
     /// How long the model catalogue cache is fresh.
     pub catalogue_ttl_s: u64,
+    /// Prompt caching: `"auto"` puts cache breakpoints for the models that need them.
+    pub cache: Cache,
 }
 
 impl Default for OpenRouter {
@@ -129,6 +131,7 @@ impl Default for OpenRouter {
             max_retries: 2,
             retry_base_ms: 1_000,
             catalogue_ttl_s: 86_400,
+            cache: Cache::Auto,
         }
     }
 }
@@ -232,6 +235,33 @@ impl<'de> Deserialize<'de> for Tmux {
     }
 }
 
+/// Prompt caching: `"auto"` (breakpoints for Anthropic and Gemini models, others cache by
+/// themselves) or `false` (no breakpoints).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cache {
+    Auto,
+    Off,
+}
+
+impl Serialize for Cache {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Cache::Auto => s.serialize_str("auto"),
+            Cache::Off => s.serialize_bool(false),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Cache {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Json::deserialize(d)? {
+            Json::Bool(false) => Ok(Cache::Off),
+            Json::String(s) if s == "auto" => Ok(Cache::Auto),
+            _ => Err(serde::de::Error::custom("expected \"auto\" or false")),
+        }
+    }
+}
+
 /// Where a chat or an agent's terminal opens (read by Lua; checked here for the project file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -271,6 +301,7 @@ pub enum Kind {
     Tmux,
     Layout,
     Highlight,
+    Cache,
     Mode,
 }
 
@@ -287,6 +318,7 @@ impl Kind {
             Kind::Tmux => "\"auto\", true or false",
             Kind::Layout => "one of vsplit, split, tab, float, current",
             Kind::Highlight => "one of auto, treesitter, syntax, off",
+            Kind::Cache => "\"auto\" or false",
             Kind::Mode => "one of terminal, chat",
         }
     }
@@ -355,6 +387,7 @@ pub const OPTIONS: &[Opt] = &[
         *RETRY_BASE_MS.end(),
     ),
     opt("openrouter.catalogue_ttl_s", Kind::WholeNumber),
+    opt("openrouter.cache", Kind::Cache),
     opt("agents", Kind::Table),
     opt("agents.*", Kind::Table),
     setup_only("agents.*.cmd", Kind::Strings, RUNS),
@@ -377,12 +410,8 @@ pub const OPTIONS: &[Opt] = &[
     opt("send", Kind::Table),
     opt("send.ask", Kind::Boolean),
     opt("highlight", Kind::Highlight),
-    // A cloned repository's text would steer every answer unseen.
-    setup_only(
-        "system_prompt",
-        Kind::String,
-        "a cloned repository would steer the model",
-    ),
+    // From a project file only once the user trusts that file (config::project_prompt).
+    opt("system_prompt", Kind::String),
 ];
 
 /// The agent kinds `agents` holds, in the order shown.

@@ -23,6 +23,23 @@ pub struct Usage {
     /// USD; `None` when the server did not say.
     #[serde(default)]
     pub cost: Option<f64>,
+    /// Prompt tokens written to the provider's cache (`prompt_tokens_details.cache_write_tokens`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_write_tokens: u64,
+    /// USD the cache saved on this answer (negative: writing it cost more), from the model's
+    /// prices; `None` when nothing was cached or the prices are unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved: Option<f64>,
+    /// Web searches made for the answer (`server_tool_use.web_search_requests`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub web_searches: u64,
+    /// What those searches cost (USD, part of `cost`), from the model's `web_search` price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_cost: Option<f64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One message of a conversation.
@@ -42,6 +59,10 @@ pub struct Message {
     /// What the prompt's references (`@file`, `#buffer`, ...) pulled in, as sent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// The web pages an answer cites (web search), shown as numbered footnotes under it; zen's
+    /// text, never sent back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub citations: Vec<Citation>,
     #[serde(default)]
     pub ts: u64,
 }
@@ -57,6 +78,7 @@ impl Message {
             usage: None,
             end: None,
             attachments: Vec::new(),
+            citations: Vec::new(),
             ts: super::now(),
         }
     }
@@ -76,4 +98,13 @@ pub struct Attachment {
     /// An image as a `data:` URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
+}
+
+/// A web page an answer cites (`url_citation` annotations), made safe to show: one line, no
+/// control characters, no secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Citation {
+    pub url: String,
+    #[serde(default)]
+    pub title: String,
 }

@@ -8,7 +8,7 @@ pub mod model_id;
 pub mod session;
 pub mod transcript;
 
-pub use message::{Attachment, Message, Role, Usage};
+pub use message::{Attachment, Citation, Message, Role, Usage};
 pub use session::{AcpMeta, AgentMeta, SessionMeta, Totals};
 
 /// Seconds since the Unix epoch.

@@ -40,6 +40,9 @@ pub struct SessionMeta {
     pub updated: u64,
     #[serde(default)]
     pub totals: Totals,
+    /// Chats: OpenRouter's web search on each prompt (`web=true`, `:ZenWeb`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub web: bool,
     /// Terminal agents (claude, codex, gemini, shell): how to find and revive them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<AgentMeta>,
@@ -73,6 +76,9 @@ pub struct AgentMeta {
     pub worktree: Option<PathBuf>,
     #[serde(default)]
     pub branch: Option<String>,
+    /// `via=openrouter`: claude runs on the OpenRouter key (fetched again on revive, never stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 impl SessionMeta {
@@ -89,6 +95,7 @@ impl SessionMeta {
             created: t,
             updated: t,
             totals: Totals::default(),
+            web: false,
             agent: None,
             acp: None,
         }

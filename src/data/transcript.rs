@@ -167,13 +167,55 @@ pub fn note_text(note: &str) -> &str {
     note.strip_prefix(NOTE_PREFIX).unwrap_or(note).trim_start()
 }
 
-/// `> [zen] 12 in · 34 out · $0.000123`: one answer's usage.
+/// `> [zen] 12 in · 34 out · $0.000123`: one answer's usage (and its cache, when it had one).
 pub fn turn_note(u: &super::Usage) -> String {
     format!(
-        "{NOTE_PREFIX} {} in · {} out · {}",
+        "{NOTE_PREFIX} {} in · {} out · {}{}",
         u.prompt_tokens,
         u.completion_tokens,
-        format_cost(u.cost)
+        format_cost(u.cost),
+        cache_note(u) + &web_note(u)
+    )
+}
+
+/// ` · web searches 2 ($0.0100)`: the answer's web searches and, when the price is known, what
+/// they cost (part of the answer's cost); empty when none.
+pub fn web_note(u: &super::Usage) -> String {
+    let cost = u
+        .web_cost
+        .map(|c| format!(" ({})", format_cost(Some(c))))
+        .unwrap_or_default();
+    match u.web_searches {
+        0 => String::new(),
+        n => format!(" · web searches {n}{cost}"),
+    }
+}
+
+/// The numbered footnotes of an answer's citations: `[1]: https://… "title"`, one a line.
+pub fn footnotes(citations: &[super::Citation]) -> Vec<String> {
+    citations
+        .iter()
+        .enumerate()
+        .map(|(i, c)| match c.title.is_empty() {
+            true => format!("[{}]: {}", i + 1, c.url),
+            false => format!("[{}]: {} \"{}\"", i + 1, c.url, c.title),
+        })
+        .collect()
+}
+
+/// ` · cached 800 · written 50 · saved $0.0024`: what the prompt cache did; empty when nothing.
+pub fn cache_note(u: &super::Usage) -> String {
+    if u.cached_tokens == 0 && u.cache_write_tokens == 0 {
+        return String::new();
+    }
+    let saved = match u.saved {
+        Some(s) if s < 0.0 => format!(" · cache cost {}", format_cost(Some(-s))),
+        Some(s) => format!(" · saved {}", format_cost(Some(s))),
+        None => String::new(),
+    };
+    format!(
+        " · cached {} · written {}{saved}",
+        u.cached_tokens, u.cache_write_tokens
     )
 }
 
@@ -220,6 +262,10 @@ pub fn render(title_line: &str, messages: &[Message]) -> Rendered {
             });
         }
         out.push(String::new());
+        if !m.citations.is_empty() {
+            out.extend(footnotes(&m.citations));
+            out.push(String::new());
+        }
         // One note: what ended the answer, then its usage (as the live answer shows it).
         let usage = m.usage.as_ref().map(turn_note);
         let note = match (&m.end, usage) {
@@ -348,6 +394,18 @@ mod tests {
         let msgs = parse(&buf, &answers);
         assert_eq!(msgs.len(), 1);
         assert_eq!(msgs[0].content, "q");
+    }
+
+    #[test]
+    fn web_searches_and_their_price_in_the_note() {
+        let mut u = super::super::Usage {
+            web_searches: 2,
+            ..Default::default()
+        };
+        assert_eq!(web_note(&u), " · web searches 2");
+        u.web_cost = Some(0.01);
+        assert_eq!(web_note(&u), " · web searches 2 ($0.0100)");
+        assert_eq!(web_note(&Default::default()), "");
     }
 
     #[test]

@@ -132,6 +132,7 @@ async fn stream(
         temperature: None,
         messages: &turn.messages,
         session_id: &turn.session,
+        plugins: &[],
     };
     let mut no_retry_line = |_| {}; // an edit has no waiting line to tell
     let mut events = tokio::select! {
@@ -152,6 +153,7 @@ async fn stream(
                 StreamEvent::Reasoning(r) => answer.reasoning.push_str(&r),
                 StreamEvent::Usage(u) => answer.usage = Some(u),
                 StreamEvent::Finish(_) | StreamEvent::Done => answer.finished = true,
+                StreamEvent::Citations(_) => {} // an edit asks for no web search
             }
         }
         if !added.is_empty() {

@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 use crate::data::model_id;
 
 /// One model, as much as the editor needs of it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Model {
     pub id: String,
     pub name: String,
@@ -23,6 +23,15 @@ pub struct Model {
     /// Accepts the `reasoning` parameter.
     pub reasoning: bool,
     pub max_completion_tokens: Option<u64>,
+    /// USD per prompt token read from the cache (`pricing.input_cache_read`).
+    #[serde(default)]
+    pub cache_read_price: Option<f64>,
+    /// USD per prompt token written to the cache (`pricing.input_cache_write`).
+    #[serde(default)]
+    pub cache_write_price: Option<f64>,
+    /// USD per web search (`pricing.web_search`).
+    #[serde(default)]
+    pub web_search_price: Option<f64>,
 }
 
 impl Model {
@@ -163,6 +172,9 @@ fn parse_model(entry: &Json) -> Option<Model> {
             .get("top_provider")
             .and_then(|t| t.get("max_completion_tokens"))
             .and_then(Json::as_u64),
+        cache_read_price: price("input_cache_read"),
+        cache_write_price: price("input_cache_write"),
+        web_search_price: price("web_search").filter(|p| *p > 0.0),
         id,
     })
 }
@@ -181,7 +193,7 @@ pub fn builtin() -> Vec<Model> {
             vec!["text".into()]
         },
         reasoning: false,
-        max_completion_tokens: None,
+        ..Model::default()
     };
     vec![
         m(

@@ -12,37 +12,7 @@ use super::key::ApiKey;
 use super::stream::{read_events, StreamEvent};
 use super::ChatError;
 use crate::config::OpenRouter;
-use crate::data::code::fenced;
 use crate::data::Message;
-
-/// The `content` of a message as sent: the text plus its attachments (text inlined as fenced
-/// blocks, images as `image_url` parts).
-fn wire_content(message: &Message) -> serde_json::Value {
-    if message.attachments.is_empty() {
-        return json!(message.content);
-    }
-    let mut text = message.content.clone();
-    for a in message.attachments.iter().filter(|a| a.text.is_some()) {
-        let lang = a.lang.as_deref().unwrap_or("");
-        text.push_str("\n\n");
-        text.push_str(&fenced(&a.label, lang, a.text.as_deref().unwrap_or("")));
-    }
-    let images: Vec<_> = message
-        .attachments
-        .iter()
-        .filter_map(|a| a.image_url.as_deref())
-        .collect();
-    if images.is_empty() {
-        return json!(text);
-    }
-    let mut parts = vec![json!({"type": "text", "text": text})];
-    parts.extend(
-        images
-            .iter()
-            .map(|url| json!({"type": "image_url", "image_url": {"url": url}})),
-    );
-    serde_json::Value::Array(parts)
-}
 
 /// What one turn asks for.
 pub struct ChatRequest<'a> {
@@ -51,16 +21,14 @@ pub struct ChatRequest<'a> {
     pub temperature: Option<f64>,
     pub messages: &'a [Message],
     pub session_id: &'a str,
+    /// OpenRouter plugins (`web`, `file-parser`); none: no `plugins` field.
+    pub plugins: &'a [serde_json::Value],
 }
 
 impl ChatRequest<'_> {
     /// The JSON body OpenRouter expects.
     pub fn body(&self) -> serde_json::Value {
-        let messages: Vec<_> = self
-            .messages
-            .iter()
-            .map(|m| json!({"role": m.role, "content": wire_content(m)}))
-            .collect();
+        let messages = super::wire::messages(self.messages, self.model, self.cfg.cache);
         let mut body = json!({
             "model": self.model,
             "messages": messages,
@@ -85,6 +53,9 @@ impl ChatRequest<'_> {
         }
         if let Some(r) = &self.cfg.reasoning {
             obj.insert("reasoning".into(), r.clone());
+        }
+        if !self.plugins.is_empty() {
+            obj.insert("plugins".into(), json!(self.plugins));
         }
         body
     }
@@ -322,6 +293,7 @@ mod tests {
             temperature: Some(0.2),
             messages: &msgs,
             session_id: "s1",
+            plugins: &[],
         };
         let body = req.body();
         assert_eq!(body["model"], "a/b");

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::sse::Framer;
 use super::ChatError;
-use crate::data::Usage;
+use crate::data::{Citation, Usage};
 
 /// Something a chunk said.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +21,8 @@ pub enum StreamEvent {
     Finish(String),
     /// The usage chunk (tokens, cost).
     Usage(Usage),
+    /// Web pages the answer cites (`url_citation` annotations), as the server sent them.
+    Citations(Vec<Citation>),
     /// `data: [DONE]`.
     Done,
 }
@@ -39,6 +41,9 @@ struct Chunk {
 struct Choice {
     #[serde(default)]
     delta: Option<Delta>,
+    /// Some servers send the final message's annotations here rather than in the delta.
+    #[serde(default)]
+    message: Option<Delta>,
     #[serde(default)]
     finish_reason: Option<String>,
 }
@@ -49,6 +54,9 @@ struct Delta {
     content: Option<String>,
     #[serde(default)]
     reasoning: Option<String>,
+    /// Read leniently (any shape): a bad annotation must not fail the answer.
+    #[serde(default)]
+    annotations: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -63,12 +71,22 @@ struct WireUsage {
     prompt_tokens_details: Option<PromptDetails>,
     #[serde(default)]
     completion_tokens_details: Option<CompletionDetails>,
+    #[serde(default)]
+    server_tool_use: Option<ServerToolUse>,
+}
+
+#[derive(Deserialize)]
+struct ServerToolUse {
+    #[serde(default)]
+    web_search_requests: Option<u64>,
 }
 
 #[derive(Deserialize)]
 struct PromptDetails {
     #[serde(default)]
     cached_tokens: Option<u64>,
+    #[serde(default)]
+    cache_write_tokens: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -120,27 +138,52 @@ pub fn parse_data(data: &str) -> Result<Vec<StreamEvent>, ChatError> {
             if let Some(c) = delta.content.filter(|c| !c.is_empty()) {
                 events.push(StreamEvent::Content(c));
             }
+            events.extend(citations(delta.annotations.as_ref()));
+        }
+        if let Some(message) = choice.message {
+            events.extend(citations(message.annotations.as_ref()));
         }
         if let Some(f) = choice.finish_reason {
             events.push(StreamEvent::Finish(f));
         }
     }
     if let Some(u) = chunk.usage {
+        let prompt = u.prompt_tokens_details;
         events.push(StreamEvent::Usage(Usage {
             prompt_tokens: u.prompt_tokens,
             completion_tokens: u.completion_tokens,
-            cached_tokens: u
-                .prompt_tokens_details
-                .and_then(|d| d.cached_tokens)
-                .unwrap_or(0),
+            cached_tokens: prompt.as_ref().and_then(|d| d.cached_tokens).unwrap_or(0),
+            cache_write_tokens: prompt.and_then(|d| d.cache_write_tokens).unwrap_or(0),
             reasoning_tokens: u
                 .completion_tokens_details
                 .and_then(|d| d.reasoning_tokens)
                 .unwrap_or(0),
             cost: u.cost,
+            web_searches: u
+                .server_tool_use
+                .and_then(|s| s.web_search_requests)
+                .unwrap_or(0),
+            ..Usage::default()
         }));
     }
     Ok(events)
+}
+
+/// The `url_citation` annotations of a delta or message (others, and malformed ones, skipped).
+fn citations(annotations: Option<&serde_json::Value>) -> Option<StreamEvent> {
+    let found: Vec<Citation> = annotations?
+        .as_array()?
+        .iter()
+        .filter(|a| a["type"] == "url_citation")
+        .filter_map(|a| {
+            let c = &a["url_citation"];
+            Some(Citation {
+                url: c["url"].as_str()?.to_string(),
+                title: c["title"].as_str().unwrap_or("").to_string(),
+            })
+        })
+        .collect();
+    (!found.is_empty()).then_some(StreamEvent::Citations(found))
 }
 
 /// Frames one network read and parses its events: those before any bad one, then the error.
@@ -279,6 +322,37 @@ mod tests {
         .unwrap();
         assert_eq!(events.len(), 1);
         assert!(matches!(&events[0], StreamEvent::Usage(u) if u.completion_tokens == 4));
+    }
+
+    #[test]
+    fn cache_reads_and_writes_are_read_from_prompt_details() {
+        let events = parse_data(
+            r#"{"choices":[],"usage":{"prompt_tokens":900,"completion_tokens":4,"prompt_tokens_details":{"cached_tokens":800,"cache_write_tokens":50}}}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(&events[0], StreamEvent::Usage(u) if u.cached_tokens == 800 && u.cache_write_tokens == 50),
+            "{events:?}"
+        );
+    }
+
+    #[test]
+    fn url_citations_are_read_from_the_delta_or_the_message() {
+        let delta = r#"{"choices":[{"delta":{"content":"","annotations":[{"type":"url_citation","url_citation":{"url":"https://a.example","title":"A","start_index":0,"end_index":3}},{"type":"other"},{"type":"url_citation","url_citation":{"title":7}}]}}]}"#;
+        let events = parse_data(delta).unwrap();
+        let a = Citation {
+            url: "https://a.example".into(),
+            title: "A".into(),
+        };
+        assert_eq!(events, vec![StreamEvent::Citations(vec![a.clone()])]);
+        let message = r#"{"choices":[{"message":{"annotations":[{"type":"url_citation","url_citation":{"url":"https://a.example","title":"A"}}]},"finish_reason":"stop"}]}"#;
+        let events = parse_data(message).unwrap();
+        assert_eq!(events[0], StreamEvent::Citations(vec![a]));
+        let odd = r#"{"choices":[{"delta":{"content":"x","annotations":"nonsense"}}]}"#;
+        assert_eq!(
+            parse_data(odd).unwrap(),
+            vec![StreamEvent::Content("x".into())]
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::agents::acp;
 use crate::agents::sessions as agents;
 use crate::app::{lifecycle, App, Error, Shared, Which};
-use crate::chats::{create, model, send, sessions};
+use crate::chats::{create, model, send, sessions, web};
 use crate::edit;
 use crate::nvim::{decode, encode, Nvim, Writer};
 
@@ -85,6 +85,7 @@ impl nvim_rs::Handler for Handler {
                 args::<Which>(arg).and_then(|w| Ok(json!({"stopped": create::stop(app, &w)?}))),
             ),
             "set_model" => reply(&name, on(arg, |r| model::set_model(app, r)).await),
+            "set_web" => reply(&name, on(arg, |r| web::set_web(app, r)).await),
             "model_ids" => reply(&name, Ok(model::model_ids(app).await)),
             "send" => reply(&name, on(arg, |r| send::send(app, r)).await),
             "list" => reply(&name, Ok(sessions::list(app).await)),
@@ -114,6 +115,15 @@ impl nvim_rs::Handler for Handler {
             }
             "agent_started" => args(arg).map(|s| agents::agent_started(app, s)),
             "agent_exited" => args(arg).map(|x| agents::agent_exited(app, x)),
+            // A reviewed agent edit's decision (lua/zen/files.lua): answered in a task.
+            "acp_permission" => args(arg).map(|a| {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = acp::permission::answer(&app, a).await {
+                        tracing::warn!("acp_permission: {e}");
+                    }
+                });
+            }),
             _ => Err(Error::refused(format!("unknown notification {name}"))),
         };
         if let Err(e) = decoded {

@@ -19,33 +19,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use super::stamp::{stamp, Stamp};
 use super::{lock, write_atomic};
 use crate::data::{SessionMeta, Totals};
-
-/// What identifies one version of the file.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-struct Stamp {
-    dev: u64,
-    ino: u64,
-    len: u64,
-    mtime: i64,
-    mtime_nsec: i64,
-}
-
-fn stamp(path: &Path) -> Option<Stamp> {
-    let m = fs::metadata(path).ok()?;
-    Some(Stamp {
-        dev: m.dev(),
-        ino: m.ino(),
-        len: m.len(),
-        mtime: m.mtime(),
-        mtime_nsec: m.mtime_nsec(),
-    })
-}
 
 /// The index file and what this backend last agreed with it.
 pub struct Index {
@@ -215,6 +194,9 @@ fn merge(base: &SessionMeta, ours: &SessionMeta, theirs: &SessionMeta) -> Sessio
     }
     if ours.agent != base.agent {
         out.agent = ours.agent.clone();
+    }
+    if ours.web != base.web {
+        out.web = ours.web;
     }
     if ours.acp != base.acp {
         out.acp = ours.acp.clone();

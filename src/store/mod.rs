@@ -6,6 +6,7 @@
 pub mod history;
 pub mod index;
 pub mod lock;
+mod stamp;
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -251,6 +252,26 @@ mod tests {
         let loaded = store.load_history("s1");
         assert_eq!(loaded.messages[1].content, "Hello");
         assert_eq!(loaded.messages[1].end.as_deref(), Some("interrupted"));
+    }
+
+    #[test]
+    fn a_history_another_editor_appended_to_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = with_meta(dir.path(), "s1");
+        store
+            .append("s1", &message(Role::User, "ours"), true)
+            .unwrap();
+        assert_eq!(store.load_history("s1").messages.len(), 1);
+        let other = Store::open(dir.path()).unwrap();
+        other
+            .append("s1", &message(Role::Assistant, "theirs"), true)
+            .unwrap();
+        store
+            .append("s1", &message(Role::User, "ours again"), true)
+            .unwrap();
+        let loaded = store.load_history("s1");
+        let texts: Vec<_> = loaded.messages.iter().map(|m| m.content.as_str()).collect();
+        assert_eq!(texts, ["ours", "theirs", "ours again"]);
     }
 
     #[test]

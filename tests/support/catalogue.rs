@@ -93,6 +93,9 @@ pub fn catalogue_body() -> String {
             true,
         ),
     ];
+    // Claude's cache prices, as the real catalogue lists them (0.1x reads, 1.25x writes).
+    data[0]["pricing"]["input_cache_read"] = json!("0.0000003");
+    data[0]["pricing"]["input_cache_write"] = json!("0.00000375");
     let mut i = 0;
     while data.len() < CATALOGUE_SIZE {
         let price = format!("0.{:0>9}", (i * 37) % 20_000 + 1);

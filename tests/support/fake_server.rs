@@ -319,6 +319,16 @@ pub fn ending(prompt: u64, completion: u64, cost: f64) -> String {
     format!("{finish}{usage}data: [DONE]\n\n")
 }
 
+/// The finish chunk, then a usage chunk carrying `usage` as given (cache tokens, web
+/// searches...), then [DONE].
+pub fn ending_with(usage: Value) -> String {
+    let finish = data(
+        &json!({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": "stop"}]}),
+    );
+    let usage = data(&json!({"choices": [], "usage": usage}));
+    format!("{finish}{usage}data: [DONE]\n\n")
+}
+
 /// A whole answer: keep-alive comment, empty first delta, the deltas, finish, usage, [DONE].
 pub fn answer_body(deltas: &[&str], prompt: u64, completion: u64, cost: f64) -> String {
     let mut body = String::from(": OPENROUTER PROCESSING\n\n");

@@ -31,6 +31,8 @@ pub struct Start {
     pub cwd: Option<PathBuf>,
     /// Extra environment (PATH with fake CLIs first, ...).
     pub env: Vec<(String, String)>,
+    /// Extra fields of the `openrouter` table of `setup()` (Lua source, e.g. `compact = "auto"`).
+    pub openrouter: String,
 }
 
 impl Start {
@@ -42,6 +44,7 @@ impl Start {
             key: Some(TEST_KEY.into()),
             cwd: None,
             env: Vec::new(),
+            openrouter: String::new(),
         }
     }
 }
@@ -99,7 +102,7 @@ impl Nvim {
               binary = {bin:?},
               state_dir = {state:?},
               layout = "current",
-              openrouter = {{ base_url = {url:?}, retry_base_ms = 100, stall_timeout_ms = 1500 }},
+              openrouter = {{ base_url = {url:?}, retry_base_ms = 100, stall_timeout_ms = 1500, {openrouter} }},
               {extra}
             }})
             "#,
@@ -107,6 +110,7 @@ impl Nvim {
             state = state_dir.display().to_string(),
             url = opts.base_url,
             extra = opts.setup,
+            openrouter = opts.openrouter,
         );
         nv.lua(&setup).await;
         nv
