@@ -265,6 +265,17 @@ impl Ui {
         }
     }
 
+    /// Adds ` → {model}` to the header of the answer streaming at `mark`: another model answered.
+    pub async fn answered_by(&self, buf: i64, mark: i64, model: &str) {
+        let suffix = crate::data::transcript::answered_suffix(model);
+        if let Err(e) = self
+            .call("answered_by", vec![buf.into(), mark.into(), suffix.into()])
+            .await
+        {
+            tracing::debug!("showing the answering model: {e:#}");
+        }
+    }
+
     /// Replaces the title line (after a rename or model change).
     pub async fn set_title(&self, buf: i64, title: &str) -> anyhow::Result<()> {
         self.call("set_title", vec![buf.into(), title.into()])
@@ -296,6 +307,14 @@ impl Ui {
     /// Replaces the credit line of the usage window.
     pub async fn set_credit(&self, line: &str) -> anyhow::Result<()> {
         self.call("set_credit", vec![line.into()]).await.map(drop)
+    }
+
+    /// Appends lines to the usage window (the `GET /generation` answers).
+    pub async fn append_usage(&self, lines: &[String]) -> anyhow::Result<()> {
+        let lines: Vec<rmpv::Value> = lines.iter().map(|l| l.as_str().into()).collect();
+        self.call("append_usage", vec![lines.into()])
+            .await
+            .map(drop)
     }
 
     /// The code buffer the user came from (`#buffer`, `#diagnostics`): name, lines, diagnostics.

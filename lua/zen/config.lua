@@ -41,6 +41,7 @@ local M = {}
 ---@field retry_base_ms? integer Wait before the first retry, doubled for each further one (100 to 10000)
 ---@field catalogue_ttl_s? integer Seconds the saved model catalogue stays fresh
 ---@field cache? "auto"|false Prompt caching: "auto" marks cache breakpoints for Anthropic and Gemini models
+---@field pdf_engine? "pdf-text"|"mistral-ocr"|"native" How OpenRouter reads attached PDFs (nil: the model does)
 
 ---@class zen.AgentsConfig
 ---@field claude? zen.AgentConfig
@@ -58,6 +59,7 @@ local M = {}
 ---@class zen.ReferencesConfig
 ---@field max_file_bytes? integer Largest file an `@path` or `#buffer` may add
 ---@field max_image_bytes? integer Largest image an `@image` may attach
+---@field max_pdf_bytes? integer Largest PDF an `@paper.pdf` may attach
 
 ---@type zen.Config
 M.defaults = {
@@ -80,6 +82,7 @@ M.defaults = {
     retry_base_ms = 1000,
     catalogue_ttl_s = 86400,
     cache = "auto",
+    pdf_engine = nil,
   },
   agents = {
     claude = { cmd = { "claude" }, acp_cmd = { "claude-code-acp" }, mode = "terminal" },
@@ -91,6 +94,7 @@ M.defaults = {
   references = {
     max_file_bytes = 512 * 1024,
     max_image_bytes = 5 * 1024 * 1024,
+    max_pdf_bytes = 10 * 1024 * 1024,
   },
   tmux = "auto",
   tmux_socket = "zen-portal",
@@ -125,6 +129,7 @@ M.types = {
   ["openrouter.retry_base_ms"] = "whole number",
   ["openrouter.catalogue_ttl_s"] = "whole number",
   ["openrouter.cache"] = "cache",
+  ["openrouter.pdf_engine"] = "pdf_engine",
   ["agents"] = "table",
   ["agents.*"] = "table",
   ["agents.*.cmd"] = "list of strings",
@@ -134,6 +139,7 @@ M.types = {
   ["references"] = "table",
   ["references.max_file_bytes"] = "whole number",
   ["references.max_image_bytes"] = "whole number",
+  ["references.max_pdf_bytes"] = "whole number",
   ["tmux"] = "tmux",
   ["tmux_socket"] = "string",
   ["layout"] = "layout",
@@ -194,6 +200,8 @@ local function check(kind, v)
     return v == "auto" or v == false
   elseif kind == "mode" then
     return v == "terminal" or v == "chat"
+  elseif kind == "pdf_engine" then
+    return ({ ["pdf-text"] = true, ["mistral-ocr"] = true, native = true })[v] == true
   end
   return type(v) == kind
 end
@@ -209,6 +217,8 @@ local function expected(kind)
     return '"auto" or false'
   elseif kind == "mode" then
     return "one of terminal, chat"
+  elseif kind == "pdf_engine" then
+    return "one of pdf-text, mistral-ocr, native"
   end
   return "a " .. kind
 end

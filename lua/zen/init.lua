@@ -274,11 +274,19 @@ end
 
 --- `:ZenUsage`: tokens and cost per session, model and day, and the key's remaining credit
 --- (filled in when OpenRouter answers).
-function M.usage()
+--- With `what` = "generation" (`:ZenUsage generation`, `gi` in the window), also asks OpenRouter
+--- about the last answers (provider, latency, cache discount), appended when it answers.
+function M.usage(what)
+  if what ~= nil and what ~= "" and what ~= "generation" then
+    error(("zen: :ZenUsage takes 'generation' or nothing, not '%s'."):format(what), 0)
+  end
   local u = backend.request("usage")
   local buf = ui.show_usage(u.lines)
   ui.show(buf, config.get().layout)
   backend.notify("credit", vim.empty_dict())
+  if what == "generation" then
+    backend.notify("generations", vim.empty_dict())
+  end
   return u
 end
 

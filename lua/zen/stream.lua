@@ -111,6 +111,25 @@ function M.append(buf, mark, text, lead)
   return true
 end
 
+--- Appends `suffix` (` → model`) to the header of the answer streaming at `mark`: the model
+--- that answered is not the one asked for. Part of the answer's undo step.
+function M.answered_by(buf, mark, suffix)
+  if not (vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)) then
+    return false
+  end
+  local header = vim.api.nvim_buf_get_extmark_by_id(buf, answers.ns_region, mark, {})[1]
+  local line = header and vim.api.nvim_buf_get_lines(buf, header, header + 1, false)[1]
+  if not (line and line:match("^## Assistant")) then
+    return false
+  end
+  vim.api.nvim_buf_call(buf, function()
+    pcall(vim.cmd, "undojoin")
+  end)
+  vim.api.nvim_buf_set_text(buf, header, #line, header, #line, { suffix })
+  look.line(buf, header, "ZenAssistantHeader")
+  return true
+end
+
 --- The backend is gone: answers still streaming end where they stand.
 function M.close_open_answers()
   waiting.stop_all()

@@ -89,15 +89,33 @@ pub fn base_cmd(kind: Kind, settings: &AgentSettings) -> Vec<String> {
     }
 }
 
-/// Checks that the program exists; the message names it and the option that sets it.
-pub fn check_binary(kind: Kind, cmd: &[String]) -> Result<(), String> {
+/// An agent's program is not installed: the message names it and the option that sets it.
+#[derive(Debug, thiserror::Error)]
+#[error("zen: {program} not found (needed for {kind} sessions). Install it, or point agents.{kind}.cmd at it in setup().")]
+pub struct MissingProgram {
+    program: String,
+    kind: &'static str,
+}
+
+// The agents' errors become refusals here: app/ sits below agents/ and cannot name them.
+impl From<MissingProgram> for crate::app::Error {
+    fn from(e: MissingProgram) -> Self {
+        crate::app::Error::refused(e.to_string())
+    }
+}
+
+impl From<worktree::WorktreeError> for crate::app::Error {
+    fn from(e: worktree::WorktreeError) -> Self {
+        crate::app::Error::refused(e.to_string())
+    }
+}
+
+/// Checks that the program exists.
+pub fn check_binary(kind: Kind, cmd: &[String]) -> Result<(), MissingProgram> {
     let program = &cmd[0];
-    which::which(program).map(drop).map_err(|_| {
-        format!(
-            "zen: {program} not found (needed for {} sessions). Install it, or point agents.{}.cmd at it in setup().",
-            kind.name(),
-            kind.name()
-        )
+    which::which(program).map(drop).map_err(|_| MissingProgram {
+        program: program.clone(),
+        kind: kind.name(),
     })
 }
 

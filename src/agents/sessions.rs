@@ -83,7 +83,7 @@ pub async fn new_agent(app: &Shared, req: NewAgent) -> Result<Json> {
         return agents::acp::session::new_chat(app, kind, &req.args, &req.cwd).await;
     }
     let cmd = agents::base_cmd(kind, &agents::settings(&ready.config.agents, kind));
-    agents::check_binary(kind, &cmd).map_err(Error::refused)?;
+    agents::check_binary(kind, &cmd)?;
     if let Some(n) = req.args.get("name").filter(|n| n.contains('.')) {
         // tmux would turn it into '_', and two sessions could share one tmux session.
         return Err(Error::refused(format!(
@@ -103,9 +103,7 @@ pub async fn new_agent(app: &Shared, req: NewAgent) -> Result<Json> {
     };
     if wants_worktree {
         let (path, b) =
-            agents::worktree::add(&dir, &name, &ready.config.state_dir.join("worktrees"))
-                .await
-                .map_err(Error::refused)?;
+            agents::worktree::add(&dir, &name, &ready.config.state_dir.join("worktrees")).await?;
         dir = path.clone();
         (worktree, branch) = (Some(path), Some(b));
     }
@@ -178,15 +176,7 @@ pub async fn new_agent(app: &Shared, req: NewAgent) -> Result<Json> {
 /// exited; without tmux, answers the resume command for Lua to run if its terminal has ended.
 pub async fn open_agent(app: &Shared, id: &str) -> Result<Json> {
     let ready = app.ready()?;
-    let (meta, buf) = app
-        .registry
-        .with(id, |e| (e.meta.clone(), e.buf))
-        .ok_or(Error::Gone)?;
-    let agent = meta
-        .agent
-        .clone()
-        .ok_or(Error::refused("not an agent session."))?;
-    let kind = Kind::parse(&meta.kind).ok_or(Error::refused("unknown agent kind."))?;
+    let (meta, agent, kind, buf) = agent_session(app, id)?;
     let cmd = agents::base_cmd(kind, &agents::settings(&ready.config.agents, kind));
     let resume = agents::resume_argv(
         kind,
@@ -202,7 +192,7 @@ pub async fn open_agent(app: &Shared, id: &str) -> Result<Json> {
         let dir = meta.dir.to_string_lossy();
         let state = tmux.states().await.get(&tname).copied();
         if state != Some(PaneState::Running) {
-            agents::check_binary(kind, &cmd).map_err(Error::refused)?;
+            agents::check_binary(kind, &cmd)?;
             let resume = via::wrap(app, via, resume).await?;
             let started = match state {
                 // The pane stayed (remain-on-exit): run the resume in it. Killing the session
@@ -269,15 +259,7 @@ pub async fn states(app: &Shared) -> HashMap<String, &'static str> {
 /// terminal's channel. Either way whole, as one bracketed paste, then Enter (unless turned off).
 pub async fn deliver(app: &Shared, id: &str, text: &str) -> Result<Json> {
     let ready = app.ready()?;
-    let meta = app
-        .registry
-        .with(id, |e| e.meta.clone())
-        .ok_or(Error::Gone)?;
-    let agent = meta
-        .agent
-        .clone()
-        .ok_or(Error::refused("not an agent session."))?;
-    let kind = Kind::parse(&meta.kind).ok_or(Error::refused("unknown agent kind."))?;
+    let (meta, agent, kind, _) = agent_session(app, id)?;
     // The project file may set send_enter (it runs nothing), so read the merged settings.
     let (cfg, _) = ready
         .config
@@ -304,6 +286,20 @@ pub async fn deliver(app: &Shared, id: &str, text: &str) -> Result<Json> {
         .await
         .map_err(|e| Error::refused(format!("pasting into {} failed: {e}.", meta.name)))?;
     Ok(json!({"id": id, "name": meta.name, "agent": true}))
+}
+
+/// An agent session's metadata, its agent details, its kind and its buffer.
+fn agent_session(app: &Shared, id: &str) -> Result<(SessionMeta, AgentMeta, Kind, Option<i64>)> {
+    let (meta, buf) = app
+        .registry
+        .with(id, |e| (e.meta.clone(), e.buf))
+        .ok_or(Error::Gone)?;
+    let agent = meta
+        .agent
+        .clone()
+        .ok_or(Error::refused("not an agent session."))?;
+    let kind = Kind::parse(&meta.kind).ok_or(Error::refused("unknown agent kind."))?;
+    Ok((meta, agent, kind, buf))
 }
 
 /// Ends an agent's program and, unless it has uncommitted changes (or `force`), its worktree.

@@ -109,6 +109,8 @@ pub struct OpenRouter {
     pub catalogue_ttl_s: u64,
     /// Prompt caching: `"auto"` puts cache breakpoints for the models that need them.
     pub cache: Cache,
+    /// How OpenRouter reads attached PDFs (the `file-parser` plugin); `None`: the model does.
+    pub pdf_engine: Option<PdfEngine>,
 }
 
 impl Default for OpenRouter {
@@ -132,6 +134,7 @@ impl Default for OpenRouter {
             retry_base_ms: 1_000,
             catalogue_ttl_s: 86_400,
             cache: Cache::Auto,
+            pdf_engine: None,
         }
     }
 }
@@ -195,6 +198,7 @@ pub enum AgentMode {
 pub struct References {
     pub max_file_bytes: u64,
     pub max_image_bytes: u64,
+    pub max_pdf_bytes: u64,
 }
 
 impl Default for References {
@@ -202,6 +206,7 @@ impl Default for References {
         Self {
             max_file_bytes: 512 * 1024,
             max_image_bytes: 5 * 1024 * 1024,
+            max_pdf_bytes: 10 * 1024 * 1024,
         }
     }
 }
@@ -262,6 +267,15 @@ impl<'de> Deserialize<'de> for Cache {
     }
 }
 
+/// The engine of OpenRouter's `file-parser` plugin for PDFs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PdfEngine {
+    PdfText,
+    MistralOcr,
+    Native,
+}
+
 /// Where a chat or an agent's terminal opens (read by Lua; checked here for the project file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -303,6 +317,7 @@ pub enum Kind {
     Highlight,
     Cache,
     Mode,
+    PdfEngine,
 }
 
 impl Kind {
@@ -320,6 +335,7 @@ impl Kind {
             Kind::Highlight => "one of auto, treesitter, syntax, off",
             Kind::Cache => "\"auto\" or false",
             Kind::Mode => "one of terminal, chat",
+            Kind::PdfEngine => "one of pdf-text, mistral-ocr, native",
         }
     }
 }
@@ -388,6 +404,7 @@ pub const OPTIONS: &[Opt] = &[
     ),
     opt("openrouter.catalogue_ttl_s", Kind::WholeNumber),
     opt("openrouter.cache", Kind::Cache),
+    opt("openrouter.pdf_engine", Kind::PdfEngine),
     opt("agents", Kind::Table),
     opt("agents.*", Kind::Table),
     setup_only("agents.*.cmd", Kind::Strings, RUNS),
@@ -397,6 +414,7 @@ pub const OPTIONS: &[Opt] = &[
     opt("references", Kind::Table),
     opt("references.max_file_bytes", Kind::WholeNumber),
     opt("references.max_image_bytes", Kind::WholeNumber),
+    opt("references.max_pdf_bytes", Kind::WholeNumber),
     opt("tmux", Kind::Tmux),
     setup_only(
         "tmux_socket",

@@ -113,6 +113,10 @@ impl nvim_rs::Handler for Handler {
                 model::credit(app);
                 Ok(())
             }
+            "generations" => {
+                model::generations(app);
+                Ok(())
+            }
             "agent_started" => args(arg).map(|s| agents::agent_started(app, s)),
             "agent_exited" => args(arg).map(|x| agents::agent_exited(app, x)),
             // A reviewed agent edit's decision (lua/zen/files.lua): answered in a task.
