@@ -265,3 +265,26 @@ async fn missing_adapter_names_the_npm_package() {
     drop(server);
     nv.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reviewed_edit_decision_answers_its_own_tool_call_not_the_oldest() {
+    let (_s, nv, _home, fake) = acp_chat(json!({"turns": [[
+        {"permission": permission("one"), "wait": false},
+        {"permission": permission("two"), "wait": false},
+        {"await_permissions": true}, say("after")
+    ]]}))
+    .await;
+    submit(&nv, "run both").await;
+    nv.wait_for("vim.fn.search('Run two · :ZenAccept', 'n') > 0", 10)
+        .await;
+    // As lua/zen/files.lua sends it when a reviewed edit is accepted.
+    nv.lua("require('zen.backend').notify('acp_permission', {session = vim.b.zen_session, tool_call_id = 'two', decision = 'once'})")
+        .await;
+    nv.wait_for("vim.fn.search('Run two · allowed once', 'n') > 0", 10)
+        .await;
+    nv.exec("ZenReject").await;
+    nv.wait_done(1, 10).await;
+    assert_eq!(fake.reply(1001)["result"]["outcome"]["optionId"], "allow");
+    assert_eq!(fake.reply(1000)["result"]["outcome"]["optionId"], "reject");
+    nv.quit().await;
+}

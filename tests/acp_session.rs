@@ -41,11 +41,8 @@ async fn after_a_restart_the_agent_session_is_loaded_and_its_replay_not_shown() 
         "{text}"
     );
     assert!(!text.contains("REPLAYED"), "{text}");
-    assert_eq!(
-        nv.lua("return vim.b.zen_acp").await,
-        "claude",
-        "still an agent chat"
-    );
+    // Still an agent chat (marked in the background).
+    nv.wait_for("vim.b.zen_acp == 'claude'", 5).await;
     // Its tool call is a folded block again.
     nv.wait_for("vim.fn.foldclosed(vim.fn.search('^::: tool', 'n')) > 0", 5)
         .await;
@@ -120,7 +117,8 @@ async fn zen_model_in_an_agent_chat_picks_among_the_agent_models_and_modes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_slash_commands_complete_after_a_slash() {
     let (_s, nv, _home, _fake) = acp_chat(offers()).await;
-    nv.wait_for("#(vim.b.zen_acp_commands or {}) == 2", 5).await;
+    nv.wait_for("#(vim.b.zen_acp_commands or {}) == 2", 10)
+        .await;
     nv.lua("vim.api.nvim_buf_set_lines(0, -1, -1, false, {'/re'}) vim.api.nvim_win_set_cursor(0, {vim.api.nvim_buf_line_count(0), 3})")
         .await;
     let start = nv.lua("return require('zen.complete').omni(1, '')").await;
@@ -209,5 +207,33 @@ async fn zen_send_to_an_agent_chat_sends_the_selection_as_a_prompt() {
         "{text}"
     );
     assert!(text.contains("lib.rs"), "{text}");
+    nv.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_chat_is_listed_renamed_and_in_the_status_like_a_chat() {
+    let (_s, nv, _home, _fake) = acp_chat(offers()).await;
+    submit(&nv, "x").await;
+    nv.wait_done(1, 10).await;
+    let rows = nv
+        .lua("return require('zen.backend').request('list')")
+        .await;
+    assert_eq!(rows[0]["kind"], "claude", "{rows}");
+    assert_eq!(rows[0]["state"], "idle", "{rows}");
+    assert_eq!(rows[0]["turns"], 1, "{rows}");
+    assert_eq!(
+        nv.lua("return require('zen').status()").await,
+        "zen claude-1 · sonnet · idle"
+    );
+    nv.exec("ZenRename helper").await;
+    nv.wait_for(
+        "vim.api.nvim_buf_get_lines(0, 0, 1, false)[1] == '# zen · helper · sonnet'",
+        5,
+    )
+    .await;
+    assert_eq!(
+        nv.lua("return vim.api.nvim_buf_get_name(0)").await,
+        "zen://helper"
+    );
     nv.quit().await;
 }

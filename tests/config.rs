@@ -109,7 +109,11 @@ async fn loading_the_plugin_starts_nothing() {
     let completion = nv
         .lua("return vim.fn.getcompletion('ZenNew op', 'cmdline')")
         .await;
-    assert_eq!(completion, serde_json::json!(["openrouter"]));
+    assert_eq!(completion, serde_json::json!(["openrouter", "opencode"]));
+    let completion = nv
+        .lua("return vim.fn.getcompletion('ZenNew claude mode=c', 'cmdline')")
+        .await;
+    assert_eq!(completion, serde_json::json!(["mode=chat"]));
     nv.quit().await;
 }
 

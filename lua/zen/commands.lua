@@ -3,8 +3,8 @@ local backend = require("zen.backend")
 
 local M = {}
 
-M.kinds = { "openrouter", "claude", "codex", "gemini", "shell" }
-M.new_keys = { "model=", "temperature=", "name=", "dir=", "prompt=", "worktree=", "web=", "via=" }
+M.kinds = { "openrouter", "claude", "codex", "gemini", "opencode", "shell" }
+M.new_keys = { "model=", "temperature=", "name=", "dir=", "prompt=", "worktree=", "mode=", "web=", "via=" }
 
 --- Runs `fn`; an error becomes one notification line, never a stack trace.
 function M.guard(fn)
@@ -64,6 +64,9 @@ function M.complete_new(arglead, cmdline)
   local words = vim.split(cmdline, "%s+")
   if #words <= 2 then
     return filter(M.kinds, arglead)
+  end
+  if vim.startswith(arglead, "mode=") then
+    return filter({ "mode=terminal", "mode=chat" }, arglead)
   end
   if vim.startswith(arglead, "model=") then
     return vim.tbl_map(function(id)

@@ -74,6 +74,8 @@ pub struct Conn {
     next_id: AtomicI64,
     pending: Pending,
     child: Arc<Mutex<Option<Child>>>,
+    /// How the agent ended (" with status 3"), set before `closed` fires.
+    status: Arc<Mutex<String>>,
     /// Fired when the agent's output ends.
     pub closed: CancellationToken,
 }
@@ -113,15 +115,18 @@ impl Conn {
             next_id: AtomicI64::new(1),
             pending: Pending::default(),
             child: Arc::new(Mutex::new(Some(child))),
+            status: Arc::default(),
             closed: CancellationToken::new(),
         });
         let label = label.to_string();
         tokio::spawn(log_stderr(BufReader::new(stderr), label.clone()));
         let (child, closed) = (conn.child.clone(), conn.closed.clone());
+        let ended = conn.status.clone();
         tokio::spawn(async move {
             read_loop(BufReader::new(stdout), &tx).await;
             let status = exit_status(&child).await;
             tracing::info!("{label}: agent output ended{status}");
+            *ended.lock().unwrap_or_else(|e| e.into_inner()) = status.clone();
             let _ = tx.send(Incoming::Closed(status));
             closed.cancel();
         });
@@ -140,7 +145,10 @@ impl Conn {
             self.lock_pending().remove(&id);
             return Err(e);
         }
-        let closed = || ConnError::Closed(String::new());
+        let closed = || {
+            let status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+            ConnError::Closed(status.clone())
+        };
         tokio::select! {
             r = rx => r.unwrap_or_else(|_| Err(closed())),
             _ = self.closed.cancelled() => {

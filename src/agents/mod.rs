@@ -294,6 +294,22 @@ mod tests {
     }
 
     #[test]
+    fn opencode_takes_its_prompt_as_a_value_and_resumes_afresh() {
+        let o = start_argv(
+            Kind::Opencode,
+            &cmd(Kind::Opencode),
+            Some("m/x"),
+            Some("--danger"),
+            None,
+        );
+        assert_eq!(o, ["opencode", "--model", "m/x", "--prompt=--danger"]);
+        assert_eq!(
+            resume_argv(Kind::Opencode, &cmd(Kind::Opencode), None, None),
+            ["opencode"]
+        );
+    }
+
+    #[test]
     fn no_permission_skipping_by_default() {
         let all = [Kind::Claude, Kind::Codex, Kind::Gemini]
             .map(|k| start_argv(k, &cmd(k), None, Some("p"), Some("u")).join(" "));

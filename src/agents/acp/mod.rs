@@ -18,7 +18,7 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use tokio::sync::mpsc;
 
 use super::Kind;
-use crate::acp::protocol::{Command, ModeState, ModelState, SessionUpdate};
+use crate::acp::protocol::{Command, ModeState, ModelState, SessionUpdate, ToolCall};
 use crate::acp::Conn;
 
 /// What the dispatcher hands the running turn.
@@ -57,6 +57,9 @@ pub struct State {
     pub models: Option<ModelState>,
     pub modes: Option<ModeState>,
     pub commands: Vec<Command>,
+    /// Every tool call of the session as last updated, by id (a permission request or a review
+    /// finds its diff here).
+    pub tool_calls: HashMap<String, ToolCall>,
     /// The running turn's event channel; none between turns (a `session/load` replay is dropped).
     pub sink: Option<mpsc::UnboundedSender<Event>>,
     /// Permission requests waiting for `:ZenAccept` / `:ZenReject`, oldest first.

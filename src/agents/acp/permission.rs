@@ -19,6 +19,8 @@ use crate::data::transcript::NOTE_PREFIX;
 /// A permission request waiting for the user.
 pub struct Pending {
     key: String,
+    /// The tool call it is about (a review of its edit answers by this id).
+    tool_call_id: String,
     title: String,
     options: Vec<PermissionOption>,
     /// The chosen option's id; `None` = cancelled.
@@ -37,10 +39,10 @@ pub enum Decision {
 }
 
 impl Decision {
-    /// `allow`, `always` or `reject`.
+    /// `allow` (or `once`), `always` or `reject`.
     pub fn parse(text: &str) -> Result<Decision> {
         match text {
-            "allow" => Ok(Decision::Allow),
+            "allow" | "once" => Ok(Decision::Allow),
             "always" => Ok(Decision::Always),
             "reject" => Ok(Decision::Reject),
             other => Err(Error::refused(format!(
@@ -83,6 +85,7 @@ pub fn ask(agent: &Agent, params: Json) -> Result<Option<Asked>, Refusal> {
     let line = ask_line(&title, &req.options);
     agent.state().permissions.push_back(Pending {
         key: key.clone(),
+        tool_call_id: req.tool_call.tool_call_id.clone(),
         title: title.clone(),
         options: req.options.clone(),
         tx,
@@ -170,27 +173,38 @@ fn ask_line(title: &str, options: &[PermissionOption]) -> String {
 pub struct Answer {
     #[serde(flatten)]
     pub which: Which,
-    /// `allow`, `always` or `reject`.
+    /// `allow` (or `once`), `always` or `reject`.
     pub decision: String,
+    /// The tool call whose request to answer (a reviewed edit); default: the oldest waiting.
+    #[serde(default)]
+    pub tool_call_id: Option<String>,
 }
 
 /// Answers the oldest waiting permission request of the chat; says what was answered.
-pub async fn answer(app: &Shared, req: Answer) -> Result<Json> {
+pub async fn answer(app: &Shared, mut req: Answer) -> Result<Json> {
+    if req.which.buf.is_none() && req.which.id.is_none() {
+        // A review names the session by id only (lua/zen/files.lua).
+        req.which.id = req.which.session.take();
+    }
     let id = app
         .resolve(&req.which)?
         .ok_or(Error::refused("no agent chat here."))?;
     let agent = super::live(&id).ok_or(Error::refused(
         "no permission is waiting in this chat (its agent is not running).",
     ))?;
-    decide(&agent, Decision::parse(&req.decision)?)
+    let decision = Decision::parse(&req.decision)?;
+    decide(&agent, decision, req.tool_call_id.as_deref())
 }
 
-/// Picks the option carrying `decision` for the oldest request.
-pub fn decide(agent: &Agent, decision: Decision) -> Result<Json> {
+/// Picks the option carrying `decision` for the request about `tool_call_id`, else the oldest.
+pub fn decide(agent: &Agent, decision: Decision, tool_call_id: Option<&str>) -> Result<Json> {
     let mut state = agent.state();
-    let pending = state
-        .permissions
-        .pop_front()
+    let at = match tool_call_id {
+        Some(id) => state.permissions.iter().position(|p| p.tool_call_id == id),
+        None => (!state.permissions.is_empty()).then_some(0),
+    };
+    let pending = at
+        .and_then(|i| state.permissions.remove(i))
         .ok_or(Error::refused("no permission is waiting in this chat."))?;
     let option = pending
         .options
@@ -212,7 +226,8 @@ pub fn decide(agent: &Agent, decision: Decision) -> Result<Json> {
                 "allow once"
             };
             let title = pending.title.clone();
-            state.permissions.push_front(pending);
+            let back = at.unwrap_or(0).min(state.permissions.len());
+            state.permissions.insert(back, pending);
             return Err(Error::refused(format!(
                 "the agent offers no '{what}' for {title}. Use the keys its line shows."
             )));

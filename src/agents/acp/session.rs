@@ -98,8 +98,8 @@ pub async fn new_chat(
         created: now,
         updated: now,
         totals: Default::default(),
-        agent: None,
         web: false,
+        agent: None,
         acp: Some(AcpMeta {
             session_id: Some(agent.session_id()),
             argv,
@@ -120,7 +120,7 @@ pub async fn new_chat(
         .await
         .map_err(|e| Error::io("creating the chat buffer", e))?;
     app.registry.with(&id, |e| e.buf = Some(buf));
-    mark_chat(app, &id, buf);
+    mark_chat_now(app, &id, buf).await;
     Ok(json!({
         "id": id, "buf": buf, "name": name, "model": model, "kind": kind.name(),
         "chat": true, "submit": prompt.is_some(),
@@ -288,6 +288,12 @@ fn kill_agent(agent: &Agent) {
 /// Marks `buf` as agent chat `id`'s (`:ZenAccept`, `:ZenModel` act on the agent) with the
 /// agent's slash commands, if it runs (in the background).
 pub fn mark_chat(app: &Shared, id: &str, buf: i64) {
+    let (app, id) = (app.clone(), id.to_string());
+    tokio::spawn(async move { mark_chat_now(&app, &id, buf).await });
+}
+
+/// `mark_chat`, done before returning (a new chat is marked before `:ZenNew` returns).
+pub async fn mark_chat_now(app: &Shared, id: &str, buf: i64) {
     let Ok(ready) = app.ready() else { return };
     let Some(kind) = app.registry.with(id, |e| e.meta.kind.clone()) else {
         return;
@@ -295,13 +301,10 @@ pub fn mark_chat(app: &Shared, id: &str, buf: i64) {
     let commands = super::live(id)
         .map(|a| a.state().commands.clone())
         .unwrap_or_default();
-    let ui = ready.ui.clone();
-    tokio::spawn(async move {
-        let info = json!({"kind": kind, "commands": commands});
-        if let Err(e) = ui.acp_chat(buf, &info).await {
-            tracing::debug!("marking the agent chat: {e:#}");
-        }
-    });
+    let info = json!({"kind": kind, "commands": commands});
+    if let Err(e) = ready.ui.acp_chat(buf, &info).await {
+        tracing::debug!("marking the agent chat: {e:#}");
+    }
 }
 
 /// Handles what the agent sends until it exits: replies to their requests, updates to the
@@ -368,6 +371,17 @@ fn on_update(app: &Shared, agent: &Arc<Agent>, update: SessionUpdate) {
             if let Some(modes) = agent.state().modes.as_mut() {
                 modes.current_mode_id = current_mode_id;
             }
+        }
+        SessionUpdate::ToolCall(ref call) | SessionUpdate::ToolCallUpdate(ref call) => {
+            {
+                let mut state = agent.state();
+                let known = state
+                    .tool_calls
+                    .entry(call.tool_call_id.clone())
+                    .or_default();
+                super::updates::merge_tool(known, call.clone());
+            }
+            agent.to_turn(Event::Update(update));
         }
         other => {
             agent.to_turn(Event::Update(other));

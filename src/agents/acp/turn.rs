@@ -84,10 +84,11 @@ async fn run(turn: Turn, mut rx: mpsc::UnboundedReceiver<Event>) {
     let Ok(ready) = app.ready() else { return };
     let ui = ready.ui.clone();
     let agent = turn.agent.clone();
-    let kind = agent.kind.name();
+    // The events name the agent's model as the title does (its kind when it offers none).
+    let model = session::shown_model(&agent);
     ui.emit(
         "ZenStreamStart",
-        &json!({"session": turn.session, "name": turn.name, "model": kind}),
+        &json!({"session": turn.session, "name": turn.name, "model": model}),
     )
     .await;
     let renderer = Renderer::spawn(ui.clone(), turn.buf, turn.mark, turn.cancel.clone());
@@ -125,7 +126,7 @@ async fn run(turn: Turn, mut rx: mpsc::UnboundedReceiver<Event>) {
     ui.emit(
         "ZenStreamDone",
         &json!({
-            "session": turn.session, "name": turn.name, "model": kind,
+            "session": turn.session, "name": turn.name, "model": model,
             "error": error, "stopped": stop_reason.map(End::as_str),
             "stop_reason": ended.as_ref().ok(), "flushes": stats.flushes,
         }),

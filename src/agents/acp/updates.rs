@@ -166,7 +166,8 @@ fn status_word(status: Option<&str>) -> &str {
     }
 }
 
-fn merge_tool(call: &mut ToolCall, update: ToolCall) {
+/// Applies a `tool_call_update` (only the fields it carries) to the call.
+pub fn merge_tool(call: &mut ToolCall, update: ToolCall) {
     call.tool_call_id = update.tool_call_id;
     macro_rules! take {
         ($($f:ident),*) => { $( if update.$f.is_some() { call.$f = update.$f; } )* };
