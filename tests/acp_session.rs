@@ -86,7 +86,7 @@ async fn zen_model_in_an_agent_chat_picks_among_the_agent_models_and_modes() {
         5,
     )
     .await;
-    let set = fake.calls("session/set_model");
+    let set = fake.wait_calls("session/set_model", 5).await;
     assert_eq!(set[0]["params"]["modelId"], "opus");
     // The picker offers both models and modes; pick the mode "plan".
     nv.lua(
@@ -100,7 +100,7 @@ async fn zen_model_in_an_agent_chat_picks_among_the_agent_models_and_modes() {
     nv.wait_for("#vim.tbl_filter(function(n) return n.msg:find('now uses mode plan') end, _G.zen_notes) > 0", 5)
         .await;
     assert_eq!(
-        fake.calls("session/set_mode")[0]["params"]["modeId"],
+        fake.wait_calls("session/set_mode", 5).await[0]["params"]["modeId"],
         "plan"
     );
     let offered = nv.lua("return _G.offered").await;

@@ -54,6 +54,19 @@ impl FakeAcp {
             .collect()
     }
 
+    /// Waits (up to `secs`) until the agent has received a call to `method`, then returns them
+    /// all: zen may show a change before the agent has read the request that makes it.
+    pub async fn wait_calls(&self, method: &str, secs: u64) -> Vec<Json> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let calls = self.calls(method);
+            if !calls.is_empty() || std::time::Instant::now() > deadline {
+                return calls;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// The reply the agent got to its own request `id` (its ids count from 1000).
     pub fn reply(&self, id: u64) -> Json {
         let found = self

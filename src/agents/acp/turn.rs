@@ -76,8 +76,13 @@ struct Turn {
     cancel: Arc<Cancel>,
 }
 
-/// How the prompt ended: the agent's stop reason, or the one-line error.
-type Ended = std::result::Result<String, String>;
+/// How the prompt ended.
+enum Ended {
+    /// The agent's stop reason (`end_turn`, `cancelled`, ...).
+    Stopped(String),
+    /// The one line the user is told.
+    Failed(String),
+}
 
 async fn run(turn: Turn, mut rx: mpsc::UnboundedReceiver<Event>) {
     let app = turn.app.clone();
@@ -128,7 +133,7 @@ async fn run(turn: Turn, mut rx: mpsc::UnboundedReceiver<Event>) {
         &json!({
             "session": turn.session, "name": turn.name, "model": model,
             "error": error, "stopped": stop_reason.map(End::as_str),
-            "stop_reason": ended.as_ref().ok(), "flushes": stats.flushes,
+            "stop_reason": match &ended { Ended::Stopped(r) => Some(r), Ended::Failed(_) => None }, "flushes": stats.flushes,
         }),
     )
     .await;
@@ -167,10 +172,10 @@ async fn converse(
                 }
                 Some(Event::Malformed(why)) => {
                     let _ = agent.conn.notify("session/cancel", json!({"sessionId": sid})).await;
-                    return Err(format!("zen: {kind} sent a malformed message ({why}); the turn ended. :ZenSubmit sends again."));
+                    return Ended::Failed(format!("zen: {kind} sent a malformed message ({why}); the turn ended. :ZenSubmit sends again."));
                 }
                 Some(Event::Closed(status)) => {
-                    return Err(format!("zen: {kind} exited{status}; the turn ended and the transcript is kept. :ZenSubmit starts it again."));
+                    return Ended::Failed(format!("zen: {kind} exited{status}; the turn ended and the transcript is kept. :ZenSubmit starts it again."));
                 }
                 None => {}
             },
@@ -184,13 +189,13 @@ async fn converse(
                 let _ = agent.conn.notify("session/cancel", json!({"sessionId": sid})).await;
                 grace.as_mut().reset(tokio::time::Instant::now() + CANCEL_GRACE);
             }
-            _ = &mut grace => return Ok("cancelled".into()),
+            _ = &mut grace => return Ended::Stopped("cancelled".into()),
             answer = &mut prompt => return match answer {
-                Ok(r) => Ok(r.stop_reason),
-                Err(crate::acp::ConnError::Closed(status)) => Err(format!(
+                Ok(r) => Ended::Stopped(r.stop_reason),
+                Err(crate::acp::ConnError::Closed(status)) => Ended::Failed(format!(
                     "zen: {kind} exited{status}; the turn ended and the transcript is kept. :ZenSubmit starts it again."
                 )),
-                Err(e) => Err(format!("zen: {kind} failed the prompt: {e}.")),
+                Err(e) => Ended::Failed(format!("zen: {kind} failed the prompt: {e}.")),
             },
         }
     }
@@ -221,7 +226,7 @@ fn outcome(
         );
     }
     match ended {
-        Ok(reason) => {
+        Ended::Stopped(reason) => {
             let note = match reason.as_str() {
                 "end_turn" | "" => None,
                 "max_tokens" => Some(format!("{kind} hit its token limit (max_tokens)")),
@@ -239,7 +244,7 @@ fn outcome(
                 .collect();
             (end, notes, None)
         }
-        Err(text) => {
+        Ended::Failed(text) => {
             let note = format!("{NOTE_PREFIX} error: {}", text.trim_start_matches("zen: "));
             (Some("error".into()), vec![note], Some(text.clone()))
         }
