@@ -294,7 +294,10 @@ async fn stopped_agents_pending_edit_is_dropped_without_a_second_answer() {
     p.propose(json!("fn two() {}"), "fn TWO() {}").await;
     // :ZenStop answered the agent "cancelled": the change goes, nothing more is sent.
     p.ui("drop_agent_edit", json!(["s1", "t1"])).await;
-    assert_eq!(p.nv.lua("return #require('zen.review').list()").await, json!(0));
+    assert_eq!(
+        p.nv.lua("return #require('zen.review').list()").await,
+        json!(0)
+    );
     assert_eq!(lib_buffer_text(&p).await, FILE.trim_end());
     assert_eq!(p.answers().await, json!([]));
 }
