@@ -116,9 +116,15 @@ cmd("ZenPending", function()
   require("zen").pending()
 end, { desc = "zen: every pending change in the quickfix list" })
 
-cmd("ZenUsage", function()
-  require("zen").usage()
-end, { desc = "zen: tokens and cost" })
+cmd("ZenUsage", function(a)
+  require("zen").usage(a.args)
+end, {
+  nargs = "?",
+  complete = function()
+    return { "generation" }
+  end,
+  desc = "zen: tokens and cost (generation: ask OpenRouter about the last answers)",
+})
 cmd("ZenRestart", function()
   require("zen").restart()
 end, { desc = "zen: restart the backend" })

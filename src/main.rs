@@ -2,6 +2,7 @@
 //!
 //! stdout carries msgpack-RPC only, so everything else (logs, panics) goes to a file.
 
+mod acp;
 mod agents;
 mod app;
 mod chats;

@@ -70,14 +70,14 @@ pub async fn catalogue(app: &App, refresh: bool) -> Arc<Catalogue> {
                 problem: None,
             }
         }
-        Err(problem) => match cached {
-            Some(cache) => Catalogue {
+        Err(e) => match (cached, e.to_string()) {
+            (Some(cache), problem) => Catalogue {
                 models: cache.models,
                 source: Source::Stale,
                 fetched_at: Some(cache.fetched_at),
                 problem: Some(problem),
             },
-            None => builtin(Some(problem)),
+            (None, problem) => builtin(Some(problem)),
         },
     };
     let c = Arc::new(result);
@@ -140,25 +140,48 @@ fn builtin(problem: Option<String>) -> Catalogue {
     }
 }
 
-async fn fetch(app: &App, cfg: &OpenRouter) -> Result<Vec<catalogue::Model>, String> {
-    let ready = app.ready().map_err(|e| e.to_string())?;
+/// Why the catalogue could not be fetched (kept as the catalogue's `problem`).
+#[derive(Debug, thiserror::Error)]
+enum FetchError {
+    #[error(transparent)]
+    NotReady(#[from] Error),
+    #[error("fetching {url}: {source}")]
+    Get {
+        url: String,
+        source: crate::openrouter::client::GetError,
+    },
+    #[error("reading {url}: {why}")]
+    Read { url: String, why: String },
+    #[error("{0} listed no models")]
+    Empty(String),
+}
+
+async fn fetch(app: &App, cfg: &OpenRouter) -> Result<Vec<catalogue::Model>, FetchError> {
+    let ready = app.ready()?;
     let key = app.api_key(cfg).await.ok(); // the list is public; send the key when there is one
     let url = format!("{}/models", cfg.base_url.trim_end_matches('/'));
     let body = ready
         .client
         .get(&url, key.as_ref(), FETCH_TIMEOUT)
         .await
-        .map_err(|e| format!("fetching {url}: {e}"))?;
+        .map_err(|source| FetchError::Get {
+            url: url.clone(),
+            source,
+        })?;
     // A catalogue is megabytes of JSON: parsed off the async workers.
     let parsed = tokio::task::spawn_blocking(move || catalogue::parse_models(&body)).await;
+    let read = |why: String| FetchError::Read {
+        url: url.clone(),
+        why,
+    };
     let (models, skipped) = parsed
-        .map_err(|e| format!("reading {url}: {e}"))?
-        .map_err(|e| format!("reading {url}: {e:#}"))?;
+        .map_err(|e| read(e.to_string()))?
+        .map_err(|e| read(format!("{e:#}")))?;
     if skipped > 0 {
         tracing::warn!("catalogue: skipped {skipped} entries without an id");
     }
     if models.is_empty() {
-        return Err(format!("{url} listed no models"));
+        return Err(FetchError::Empty(url));
     }
     Ok(models)
 }
@@ -179,7 +202,8 @@ pub fn picker_prompt(c: &Catalogue) -> String {
     }
 }
 
-/// One aligned row per model, recently used first: id, name, context, $/M in/out, inputs, reasoning.
+/// One aligned row per model, recently used first: id, name, context, $/M in/out, inputs (a
+/// `file` input takes PDFs), flags (`reasoning`, `cache`: prompt caching is priced).
 pub fn picker_rows(c: &Catalogue, recent: &[String]) -> Vec<Json> {
     let mut order: Vec<&catalogue::Model> = recent.iter().filter_map(|id| c.find(id)).collect();
     let mut rest: Vec<&catalogue::Model> = c
@@ -209,6 +233,11 @@ pub fn picker_rows(c: &Catalogue, recent: &[String]) -> Vec<Json> {
             } else {
                 inputs.join(",")
             };
+            // Flags: takes the `reasoning` parameter; prices cache reads (prompt caching).
+            let flags: Vec<&str> = [(m.reasoning, "reasoning"), (m.caches(), "cache")]
+                .into_iter()
+                .filter_map(|(on, flag)| on.then_some(flag))
+                .collect();
             let label = format!(
                 "{:<id_width$}  {:<32}  {:>6}  {:<16}  {:<10}  {}",
                 m.id,
@@ -216,7 +245,7 @@ pub fn picker_rows(c: &Catalogue, recent: &[String]) -> Vec<Json> {
                 catalogue::format_context(m.context_length),
                 catalogue::format_prices(m),
                 inputs,
-                if m.reasoning { "reasoning" } else { "" },
+                flags.join(" "),
             );
             // The numbers let the picker sort by price or context (USD per million tokens).
             json!({"id": m.id, "label": label.trim_end(), "context": m.context_length,
@@ -229,9 +258,11 @@ pub fn picker_rows(c: &Catalogue, recent: &[String]) -> Vec<Json> {
 /// Rough token count of a conversation (4 characters a token, as OpenRouter's docs estimate).
 pub fn estimate_tokens(messages: &[Message]) -> u64 {
     // Attachments count too: text by length, an image as about a thousand tokens.
-    let attachment = |a: &crate::data::Attachment| match (&a.text, &a.image_url) {
-        (Some(t), _) => t.chars().count() as u64 / 4 + 8,
-        (None, Some(_)) => 1000,
+    // A PDF's text is unknown here: its bytes (base64, 4/3 of the file) over 16, a rough guess.
+    let attachment = |a: &crate::data::Attachment| match (&a.text, &a.image_url, &a.file_data) {
+        (Some(t), _, _) => t.chars().count() as u64 / 4 + 8,
+        (None, Some(_), _) => 1000,
+        (None, None, Some(f)) => f.len() as u64 / 16,
         _ => 0,
     };
     messages
@@ -319,6 +350,7 @@ mod tests {
     fn rows_list_recent_first_and_align() {
         let mut a = model(200_000, true);
         a.id = "b/second".into();
+        a.cache_read_price = Some(0.0000003);
         let mut b = model(8192, false);
         b.id = "a/first".into();
         b.prompt_price = Some(0.0);
@@ -331,7 +363,7 @@ mod tests {
         };
         let rows = picker_rows(&c, &["b/second".into()]);
         assert_eq!(rows[0]["id"], "b/second");
-        assert_eq!(rows[0]["label"], "b/second  T                                   200k  $3.00/$15.00      image       reasoning");
+        assert_eq!(rows[0]["label"], "b/second  T                                   200k  $3.00/$15.00      image       reasoning cache");
         assert_eq!(
             rows[1]["label"],
             "a/first   T                                     8k  free              image"

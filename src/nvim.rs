@@ -232,6 +232,23 @@ impl Ui {
         Ok(ok.as_bool().unwrap_or(false))
     }
 
+    /// Writes one frame of an ACP agent's answer at `mark`: text and block ops, in order
+    /// (`lua/zen/acp.lua`). False when the buffer is gone.
+    pub async fn acp_frame(&self, buf: i64, mark: i64, ops: &[Json]) -> anyhow::Result<bool> {
+        let ok = self
+            .call("acp_frame", vec![buf.into(), mark.into(), encode(ops)?])
+            .await?;
+        Ok(ok.as_bool().unwrap_or(false))
+    }
+
+    /// Marks an agent chat buffer (`{kind, commands}`: the agent's slash commands, completed
+    /// after `/`).
+    pub async fn acp_chat(&self, buf: i64, info: &Json) -> anyhow::Result<()> {
+        self.call("acp_chat", vec![buf.into(), encode(info)?])
+            .await
+            .map(drop)
+    }
+
     /// Shows retry `attempt` of `max` (sent after `delay`) in the answer's waiting line (best
     /// effort: it is only feedback).
     pub async fn retrying(&self, buf: i64, mark: i64, attempt: u32, max: u32, delay: Duration) {
@@ -245,6 +262,17 @@ impl Ui {
         ];
         if let Err(e) = self.call("retrying", args).await {
             tracing::debug!("showing a retry: {e:#}");
+        }
+    }
+
+    /// Adds ` → {model}` to the header of the answer streaming at `mark`: another model answered.
+    pub async fn answered_by(&self, buf: i64, mark: i64, model: &str) {
+        let suffix = crate::data::transcript::answered_suffix(model);
+        if let Err(e) = self
+            .call("answered_by", vec![buf.into(), mark.into(), suffix.into()])
+            .await
+        {
+            tracing::debug!("showing the answering model: {e:#}");
         }
     }
 
@@ -279,6 +307,14 @@ impl Ui {
     /// Replaces the credit line of the usage window.
     pub async fn set_credit(&self, line: &str) -> anyhow::Result<()> {
         self.call("set_credit", vec![line.into()]).await.map(drop)
+    }
+
+    /// Appends lines to the usage window (the `GET /generation` answers).
+    pub async fn append_usage(&self, lines: &[String]) -> anyhow::Result<()> {
+        let lines: Vec<rmpv::Value> = lines.iter().map(|l| l.as_str().into()).collect();
+        self.call("append_usage", vec![lines.into()])
+            .await
+            .map(drop)
     }
 
     /// The code buffer the user came from (`#buffer`, `#diagnostics`): name, lines, diagnostics.

@@ -1,6 +1,8 @@
 //! References inside chat prompts: `@path/to/file` inlines a file, `#buffer` the code buffer the
 //! user came from, `#diagnostics` its diagnostics, and `@image.png` (jpeg, webp, gif) attaches the
-//! image for models that accept images. Resolved when the prompt is sent, then kept in history.
+//! image for models that accept images, and `@paper.pdf` the PDF for models that take files (or
+//! any model when `openrouter.pdf_engine` has OpenRouter parse it). Resolved when the prompt is
+//! sent, then kept in history.
 //! Text inside fenced code blocks is never read as a reference (`@app.route` in Python is code).
 
 use std::path::{Path, PathBuf};
@@ -16,6 +18,7 @@ use crate::openrouter::catalogue::Model;
 pub enum Ref {
     File(String),
     Image(String),
+    Pdf(String),
     Buffer,
     Diagnostics,
 }
@@ -69,6 +72,8 @@ pub fn find(text: &str) -> Vec<Ref> {
                     let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
                     if IMAGE_TYPES.iter().any(|(e, _)| *e == ext) {
                         refs.push(Ref::Image(path.to_string()));
+                    } else if ext == "pdf" {
+                        refs.push(Ref::Pdf(path.to_string()));
                     } else {
                         refs.push(Ref::File(path.to_string()));
                     }
@@ -90,6 +95,7 @@ pub fn find(text: &str) -> Vec<Ref> {
 pub struct Limits {
     pub max_file_bytes: u64,
     pub max_image_bytes: u64,
+    pub max_pdf_bytes: u64,
 }
 
 /// Everything resolving needs.
@@ -102,19 +108,55 @@ pub struct Context<'a> {
     pub limits: Limits,
     /// The code buffer, when the prompt names `#buffer` or `#diagnostics`.
     pub code: Option<CodeBuffer>,
+    /// `openrouter.pdf_engine` is set: OpenRouter reads PDFs for any model.
+    pub pdf_engine: bool,
+}
+
+/// Why a reference cannot be sent; its text is the user's one line.
+#[derive(Debug, thiserror::Error)]
+pub enum RefError {
+    #[error(
+        "zen: #buffer: there is no code buffer to send (open a file in another window first)."
+    )]
+    NoBuffer,
+    #[error("zen: #diagnostics: there is no code buffer to read diagnostics from.")]
+    NoDiagnosticsBuffer,
+    #[error("zen: @{0}: no such file (looked for {1}). Fix the reference or remove it.")]
+    NoSuchFile(String, String),
+    #[error("zen: @{0} is not a file ({1}).")]
+    NotAFile(String, String),
+    #[error("zen: @{0}: {1}.")]
+    Read(String, std::io::Error),
+    #[error("zen: @{0} is a binary file; only text files and images (png, jpeg, webp, gif) can be sent.")]
+    Binary(String),
+    #[error("zen: {model} does not accept images, so @{path} cannot be sent. Pick a vision model with :ZenModel, or remove the reference.")]
+    NoImages { model: String, path: String },
+    #[error("zen: {model} does not take files, so @{path} cannot be sent. Set openrouter.pdf_engine (\"pdf-text\" or \"mistral-ocr\") to have OpenRouter read it, pick a model that takes files with :ZenModel, or remove the reference.")]
+    NoFiles { model: String, path: String },
+    #[error("zen: @{0} is not a PDF (it does not start with %PDF-).")]
+    NotPdf(String),
+    /// Over `option`'s limit.
+    #[error("zen: {what} is {}, over the {} limit ({option}). {}.", human(*.size), human(*.limit), too_big_hint(option))]
+    TooBig {
+        what: String,
+        size: u64,
+        limit: u64,
+        option: &'static str,
+    },
 }
 
 /// Resolves every reference into an attachment, or says (in one line) why one cannot be.
-pub fn resolve(refs: &[Ref], ctx: &Context) -> Result<Vec<Attachment>, String> {
+pub fn resolve(refs: &[Ref], ctx: &Context) -> Result<Vec<Attachment>, RefError> {
     refs.iter().map(|r| resolve_one(r, ctx)).collect()
 }
 
-fn resolve_one(r: &Ref, ctx: &Context) -> Result<Attachment, String> {
+fn resolve_one(r: &Ref, ctx: &Context) -> Result<Attachment, RefError> {
     match r {
         Ref::File(p) => file(p, ctx),
         Ref::Image(p) => image(p, ctx),
+        Ref::Pdf(p) => pdf(p, ctx),
         Ref::Buffer => {
-            let code = ctx.code.as_ref().ok_or("zen: #buffer: there is no code buffer to send (open a file in another window first).")?;
+            let code = ctx.code.as_ref().ok_or(RefError::NoBuffer)?;
             let label = crate::send::label(&code.name, ctx.root, None, None);
             let text = code.lines.join("\n");
             if text.len() as u64 > ctx.limits.max_file_bytes {
@@ -133,10 +175,7 @@ fn resolve_one(r: &Ref, ctx: &Context) -> Result<Attachment, String> {
             ))
         }
         Ref::Diagnostics => {
-            let code = ctx
-                .code
-                .as_ref()
-                .ok_or("zen: #diagnostics: there is no code buffer to read diagnostics from.")?;
+            let code = ctx.code.as_ref().ok_or(RefError::NoDiagnosticsBuffer)?;
             let label = crate::send::label(&code.name, ctx.root, None, None);
             let mut lines: Vec<String> = code
                 .diagnostics
@@ -178,23 +217,21 @@ fn text_attachment(reference: &str, label: String, lang: &str, text: String) -> 
         lang: Some(lang.into()),
         text: Some(text),
         image_url: None,
+        file_data: None,
     }
 }
 
-fn locate(p: &str, ctx: &Context) -> Result<(PathBuf, String), String> {
+fn locate(p: &str, ctx: &Context) -> Result<(PathBuf, String), RefError> {
     let path = match p.strip_prefix("~/") {
         Some(rest) => PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(rest),
         None => ctx.root.join(p),
     };
     let looked = path.clone();
-    let path = path.canonicalize().map_err(|_| {
-        format!(
-            "zen: @{p}: no such file (looked for {}). Fix the reference or remove it.",
-            looked.display()
-        )
-    })?;
+    let path = path
+        .canonicalize()
+        .map_err(|_| RefError::NoSuchFile(p.into(), looked.display().to_string()))?;
     if !path.is_file() {
-        return Err(format!("zen: @{p} is not a file ({}).", path.display()));
+        return Err(RefError::NotAFile(p.into(), path.display().to_string()));
     }
     // Inside the project: the relative path; outside: the resolved path, so the user sees it.
     let root = ctx
@@ -208,7 +245,7 @@ fn locate(p: &str, ctx: &Context) -> Result<(PathBuf, String), String> {
     Ok((path, label))
 }
 
-fn file(p: &str, ctx: &Context) -> Result<Attachment, String> {
+fn file(p: &str, ctx: &Context) -> Result<Attachment, RefError> {
     let (path, label) = locate(p, ctx)?;
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     if size > ctx.limits.max_file_bytes {
@@ -219,10 +256,10 @@ fn file(p: &str, ctx: &Context) -> Result<Attachment, String> {
             "references.max_file_bytes",
         ));
     }
-    let bytes = std::fs::read(&path).map_err(|e| format!("zen: @{p}: {e}."))?;
+    let bytes = std::fs::read(&path).map_err(|e| RefError::Read(p.into(), e))?;
     let text = match String::from_utf8(bytes) {
         Ok(t) if !t.contains('\0') => t,
-        _ => return Err(format!("zen: @{p} is a binary file; only text files and images (png, jpeg, webp, gif) can be sent.")),
+        _ => return Err(RefError::Binary(p.into())),
     };
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     Ok(text_attachment(
@@ -233,13 +270,13 @@ fn file(p: &str, ctx: &Context) -> Result<Attachment, String> {
     ))
 }
 
-fn image(p: &str, ctx: &Context) -> Result<Attachment, String> {
+fn image(p: &str, ctx: &Context) -> Result<Attachment, RefError> {
     if let Some(entry) = ctx.entry {
         if !entry.accepts_images() {
-            return Err(format!(
-                "zen: {} does not accept images, so @{p} cannot be sent. Pick a vision model with :ZenModel, or remove the reference.",
-                ctx.model
-            ));
+            return Err(RefError::NoImages {
+                model: ctx.model.into(),
+                path: p.into(),
+            });
         }
     }
     let (path, label) = locate(p, ctx)?;
@@ -252,7 +289,7 @@ fn image(p: &str, ctx: &Context) -> Result<Attachment, String> {
             "references.max_image_bytes",
         ));
     }
-    let bytes = std::fs::read(&path).map_err(|e| format!("zen: @{p}: {e}."))?;
+    let bytes = std::fs::read(&path).map_err(|e| RefError::Read(p.into(), e))?;
     let ext = p.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
     let mime = IMAGE_TYPES
         .iter()
@@ -266,20 +303,60 @@ fn image(p: &str, ctx: &Context) -> Result<Attachment, String> {
         lang: None,
         text: None,
         image_url: Some(format!("data:{mime};base64,{data}")),
+        file_data: None,
     })
 }
 
-fn too_big(what: &str, size: u64, limit: u64, option: &str) -> String {
-    let hint = if option.ends_with("image_bytes") {
+fn pdf(p: &str, ctx: &Context) -> Result<Attachment, RefError> {
+    if let Some(entry) = ctx.entry.filter(|e| !ctx.pdf_engine && !e.accepts_files()) {
+        return Err(RefError::NoFiles {
+            model: entry.id.clone(),
+            path: p.into(),
+        });
+    }
+    let (path, label) = locate(p, ctx)?;
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    if size > ctx.limits.max_pdf_bytes {
+        return Err(too_big(
+            &format!("@{p}"),
+            size,
+            ctx.limits.max_pdf_bytes,
+            "references.max_pdf_bytes",
+        ));
+    }
+    let bytes = std::fs::read(&path).map_err(|e| RefError::Read(p.into(), e))?;
+    if !bytes.starts_with(b"%PDF-") {
+        return Err(RefError::NotPdf(p.into()));
+    }
+    let data = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    Ok(Attachment {
+        reference: format!("@{p}"),
+        label: name.unwrap_or(label),
+        lang: None,
+        text: None,
+        image_url: None,
+        file_data: Some(format!("data:application/pdf;base64,{data}")),
+    })
+}
+
+fn too_big(what: &str, size: u64, limit: u64, option: &'static str) -> RefError {
+    RefError::TooBig {
+        what: what.into(),
+        size,
+        limit,
+        option,
+    }
+}
+
+fn too_big_hint(option: &str) -> &'static str {
+    if option.ends_with("image_bytes") {
         "Shrink the image, or raise the limit"
+    } else if option.ends_with("pdf_bytes") {
+        "Send fewer pages, or raise the limit"
     } else {
         "Send a part of it with :ZenSend instead, or raise the limit"
-    };
-    format!(
-        "zen: {what} is {}, over the {} limit ({option}). {hint}.",
-        human(size),
-        human(limit)
-    )
+    }
 }
 
 fn human(bytes: u64) -> String {
@@ -327,14 +404,22 @@ mod tests {
             limits: Limits {
                 max_file_bytes: 1024,
                 max_image_bytes: 1024,
+                max_pdf_bytes: 1024,
             },
             code: None,
+            pdf_engine: false,
         };
-        let err = resolve(&[Ref::File("nope.rs".into())], &ctx).unwrap_err();
+        let err = resolve(&[Ref::File("nope.rs".into())], &ctx)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no such file"), "{err}");
-        let err = resolve(&[Ref::File("bin.dat".into())], &ctx).unwrap_err();
+        let err = resolve(&[Ref::File("bin.dat".into())], &ctx)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("binary file"), "{err}");
-        let err = resolve(&[Ref::File("big.txt".into())], &ctx).unwrap_err();
+        let err = resolve(&[Ref::File("big.txt".into())], &ctx)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("2 KB, over the 1 KB limit"), "{err}");
     }
 }

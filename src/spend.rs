@@ -29,11 +29,25 @@ pub struct Entry {
     pub cache_write_tokens: u64,
     #[serde(default)]
     pub saved: f64,
+    /// OpenRouter's generation id (for `GET /generation?id=`), when the stream named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<String>,
 }
 
 /// Appends one answer's usage to the ledger, under a lock on the ledger itself (several editors
 /// append to it); a torn last line is fenced off first so the new entry stays readable.
 pub fn record(state_dir: &Path, session: &str, model: &str, usage: &Usage) -> anyhow::Result<()> {
+    record_with(state_dir, session, model, usage, None)
+}
+
+/// [`record`], with the answer's generation id.
+pub fn record_with(
+    state_dir: &Path,
+    session: &str,
+    model: &str,
+    usage: &Usage,
+    generation: Option<&str>,
+) -> anyhow::Result<()> {
     let entry = Entry {
         ts: crate::data::now(),
         session: session.into(),
@@ -44,6 +58,7 @@ pub fn record(state_dir: &Path, session: &str, model: &str, usage: &Usage) -> an
         cached_tokens: usage.cached_tokens,
         cache_write_tokens: usage.cache_write_tokens,
         saved: usage.saved.unwrap_or(0.0),
+        generation: generation.map(String::from),
     };
     let mut line = serde_json::to_vec(&entry)?;
     line.push(b'\n');
@@ -210,6 +225,45 @@ fn key_agents(sessions: &[SessionMeta]) -> Vec<String> {
     ];
     lines.extend(rows);
     lines
+}
+
+/// The generation ids (and models) of the last `n` answers that have one, oldest first.
+pub fn recent_generations(state_dir: &Path, n: usize) -> Vec<(String, String)> {
+    let (ledger, _) = read_ledger(state_dir);
+    let mut found: Vec<(String, String)> = ledger
+        .into_iter()
+        .rev()
+        .filter_map(|e| Some((e.generation?, e.model)))
+        .take(n)
+        .collect();
+    found.reverse();
+    found
+}
+
+/// The heading above the generation lines in the usage window.
+pub const GENERATIONS_HEADING: &str = "last answers (GET /generation):";
+
+/// One answer as `GET /generation?id=` describes it: who served it, how long it took, what the
+/// cache took off. Server text, made safe (`safe`: redaction and one line).
+pub fn generation_line(id: &str, model: &str, body: &str, safe: impl Fn(&str) -> String) -> String {
+    let json: Json = serde_json::from_str(body).unwrap_or(Json::Null);
+    let data = &json["data"];
+    let text = |key: &str| data[key].as_str().map(&safe);
+    let mut parts = vec![format!(
+        "provider {}",
+        text("provider_name").unwrap_or_else(|| "?".into())
+    )];
+    if let Some(ms) = data["latency"].as_f64() {
+        parts.push(format!("latency {ms:.0} ms"));
+    }
+    if let Some(d) = data["cache_discount"].as_f64() {
+        parts.push(format!("cache discount {}", format_cost(Some(d))));
+    }
+    if let Some(c) = data["total_cost"].as_f64() {
+        parts.push(format!("cost {}", format_cost(Some(c))));
+    }
+    let model = text("model").unwrap_or_else(|| model.to_string());
+    format!("  {}  {model}  {}", safe(id), parts.join(" · "))
 }
 
 /// The credit line while `/key` is being asked.

@@ -81,6 +81,20 @@ async fn picker_rows_show_context_prices_modalities_and_reasoning() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn picker_shows_which_models_take_files_and_which_cache() {
+    let (_server, nv, _home) = with_catalogue().await;
+    let pick = open_picker(&nv, 1).await;
+    let sonnet = label_of(&pick, "anthropic/claude-sonnet-4");
+    assert!(
+        sonnet.contains("image,file") && sonnet.ends_with("reasoning cache"),
+        "{sonnet}"
+    );
+    let gpt = label_of(&pick, "openai/gpt-4o");
+    assert!(!gpt.contains("file") && !gpt.contains("cache"), "{gpt}");
+    nv.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn choosing_sets_the_chat_model_and_the_next_request_uses_it() {
     let (server, nv, _home) = with_catalogue().await;
     server.push(sse(answer_body(&["hi"], 1, 1, 0.0)));

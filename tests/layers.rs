@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("spend", 1),
     ("prefs", 1),
     ("refs", 1),
+    ("acp", 1),
     ("app", 2),
     ("models", 3),
     ("agents", 3),

@@ -132,3 +132,29 @@ async fn submitting_while_streaming_is_refused() {
     nv.wait_done(1, 10).await;
     nv.quit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renaming_a_chat_while_it_answers_is_refused_and_the_answer_is_kept() {
+    let (server, nv, _home) = setup().await;
+    nv.exec("ZenNew openrouter model=test/model name=before")
+        .await;
+    server.push(slow_answer(40, 25));
+    nv.type_prompt("long please").await;
+    nv.exec("ZenSubmit").await;
+    nv.wait_for("vim.fn.search('w3 ', 'n') > 0", 10).await;
+    nv.exec("ZenRename after").await;
+    let note = nv.wait_note("is still answering", 5).await;
+    assert!(note.starts_with("zen: before is still answering"), "{note}");
+    nv.wait_done(1, 10).await;
+    let name = nv.lua("return vim.api.nvim_buf_get_name(0)").await;
+    assert!(name.as_str().unwrap().ends_with("zen://before"), "{name}");
+    let words: Vec<String> = (0..40).map(|i| format!("w{i}")).collect();
+    assert!(nv.text(0).await.contains(&words.join(" ")));
+    nv.exec("ZenRename after").await;
+    nv.wait_for(
+        "vim.api.nvim_buf_get_name(0):match('zen://after$') ~= nil",
+        5,
+    )
+    .await;
+    nv.quit().await;
+}

@@ -1,5 +1,5 @@
--- zen's own blocks in a chat buffer: a reasoning block now (tool calls and compacted turns can
--- be added as kinds). Each kind is a namespace of extmark ranges, one per answer id. zen's windows
+-- zen's own blocks in a chat buffer: reasoning, and an agent's thoughts, tool calls and plan
+-- (zen.acp). Each kind is a namespace of extmark ranges, one per answer id. zen's windows
 -- fold exactly these ranges (foldmethod=manual: a `{{{` the model writes folds nothing), show a
 -- fold text naming the block, and hide the block's marker lines behind virtual text.
 local M = {}
@@ -7,12 +7,21 @@ local M = {}
 local kinds = {} -- name → { ns, label }
 local ns_marks = vim.api.nvim_create_namespace("zen_block_marks") -- the marker overlays
 
---- Declares a block kind; returns its namespace (the ranges of that kind).
-function M.kind(name, label)
+--- Declares a block kind; returns its namespace (the ranges of that kind). `title(line)`, if
+--- given, is what the block's first line shows (folded or not) instead of `label`; `open`: its
+--- blocks are not folded when a window shows the buffer (an agent's plan).
+function M.kind(name, label, title, open)
   if not kinds[name] then
-    kinds[name] = { ns = vim.api.nvim_create_namespace("zen_" .. name), label = label }
+    kinds[name] = { ns = vim.api.nvim_create_namespace("zen_" .. name), label = label, title = title, open = open }
   end
   return kinds[name].ns
+end
+
+local function title_of(k, buf, row)
+  if not k.title then
+    return k.label
+  end
+  return k.title(vim.api.nvim_buf_get_lines(buf, row, row + 1, false)[1] or "")
 end
 
 -- Covers a marker line's text with `text`, padded to its width: the marker stays in the buffer
@@ -43,8 +52,8 @@ function M.mark(buf, kind, id, first, last, hl)
   })
   for _, row in ipairs({ first, last }) do
     local text = vim.api.nvim_buf_get_lines(buf, row, row + 1, false)[1] or ""
-    if text:match("^::: ") then -- only zen's marker lines, never the model's text
-      overlay(buf, row, row == first and ("▾ " .. k.label) or "")
+    if text:match("^:::") then -- only zen's marker lines, never the model's text
+      overlay(buf, row, row == first and ("▾ " .. title_of(k, buf, row)) or "")
     end
   end
 end
@@ -87,7 +96,7 @@ function M.fold_all(win)
     vim.cmd("normal! zE")
   end)
   for _, k in pairs(kinds) do
-    for _, m in ipairs(vim.api.nvim_buf_get_extmarks(buf, k.ns, 0, -1, { details = true })) do
+    for _, m in ipairs(k.open and {} or vim.api.nvim_buf_get_extmarks(buf, k.ns, 0, -1, { details = true })) do
       local d = m[4] or {}
       if d.end_row and d.end_row > m[2] then
         fold(win, m[2], d.end_row)
@@ -101,6 +110,9 @@ function M.foldtext()
   local buf, first = vim.api.nvim_get_current_buf(), vim.v.foldstart - 1
   for _, k in pairs(kinds) do
     if #vim.api.nvim_buf_get_extmarks(buf, k.ns, { first, 0 }, { first, 0 }, {}) > 0 then
+      if k.title then
+        return "▸ " .. title_of(k, buf, first)
+      end
       return ("▸ %s · %d lines"):format(k.label, vim.v.foldend - vim.v.foldstart - 1)
     end
   end

@@ -41,20 +41,25 @@ local M = {}
 ---@field retry_base_ms? integer Wait before the first retry, doubled for each further one (100 to 10000)
 ---@field catalogue_ttl_s? integer Seconds the saved model catalogue stays fresh
 ---@field cache? "auto"|false Prompt caching: "auto" marks cache breakpoints for Anthropic and Gemini models
+---@field pdf_engine? "pdf-text"|"mistral-ocr"|"native" How OpenRouter reads attached PDFs (nil: the model does)
 
 ---@class zen.AgentsConfig
 ---@field claude? zen.AgentConfig
 ---@field codex? zen.AgentConfig
 ---@field gemini? zen.AgentConfig
+---@field opencode? zen.AgentConfig
 ---@field shell? zen.AgentConfig
 
 ---@class zen.AgentConfig
 ---@field cmd? string[] The program and fixed arguments (nil for shell: 'shell')
 ---@field send_enter? boolean Press Enter after :ZenSend pastes (default true)
+---@field acp_cmd? string[] The Agent Client Protocol adapter (mode "chat"); setup() only
+---@field mode? "terminal"|"chat" How :ZenNew runs it without mode=: its CLI in a terminal, or a zen chat over ACP
 
 ---@class zen.ReferencesConfig
 ---@field max_file_bytes? integer Largest file an `@path` or `#buffer` may add
 ---@field max_image_bytes? integer Largest image an `@image` may attach
+---@field max_pdf_bytes? integer Largest PDF an `@paper.pdf` may attach
 
 ---@type zen.Config
 M.defaults = {
@@ -77,16 +82,19 @@ M.defaults = {
     retry_base_ms = 1000,
     catalogue_ttl_s = 86400,
     cache = "auto",
+    pdf_engine = nil,
   },
   agents = {
-    claude = { cmd = { "claude" } },
-    codex = { cmd = { "codex" } },
-    gemini = { cmd = { "gemini" } },
-    shell = { cmd = nil }, -- nil: 'shell'
+    claude = { cmd = { "claude" }, acp_cmd = { "claude-code-acp" }, mode = "terminal" },
+    codex = { cmd = { "codex" }, acp_cmd = { "codex-acp" }, mode = "terminal" },
+    gemini = { cmd = { "gemini" }, acp_cmd = { "gemini", "--acp" }, mode = "terminal" },
+    opencode = { cmd = { "opencode" }, acp_cmd = { "opencode", "acp" }, mode = "terminal" },
+    shell = { cmd = nil, mode = "terminal" }, -- nil: 'shell'
   },
   references = {
     max_file_bytes = 512 * 1024,
     max_image_bytes = 5 * 1024 * 1024,
+    max_pdf_bytes = 10 * 1024 * 1024,
   },
   tmux = "auto",
   tmux_socket = "zen-portal",
@@ -121,13 +129,17 @@ M.types = {
   ["openrouter.retry_base_ms"] = "whole number",
   ["openrouter.catalogue_ttl_s"] = "whole number",
   ["openrouter.cache"] = "cache",
+  ["openrouter.pdf_engine"] = "pdf_engine",
   ["agents"] = "table",
   ["agents.*"] = "table",
   ["agents.*.cmd"] = "list of strings",
   ["agents.*.send_enter"] = "boolean",
+  ["agents.*.acp_cmd"] = "list of strings",
+  ["agents.*.mode"] = "mode",
   ["references"] = "table",
   ["references.max_file_bytes"] = "whole number",
   ["references.max_image_bytes"] = "whole number",
+  ["references.max_pdf_bytes"] = "whole number",
   ["tmux"] = "tmux",
   ["tmux_socket"] = "string",
   ["layout"] = "layout",
@@ -148,7 +160,7 @@ M.bounds = {
   ["openrouter.retry_base_ms"] = { 100, 10000 },
 }
 local bounds = M.bounds
-local agent_kinds = { claude = true, codex = true, gemini = true, shell = true }
+local agent_kinds = { claude = true, codex = true, gemini = true, opencode = true, shell = true }
 -- Model ids: no control characters or whitespace, at most 200 bytes (the backend also refuses
 -- invisible Unicode controls such as U+202E).
 local function bad_model_id(id)
@@ -186,6 +198,10 @@ local function check(kind, v)
     return ({ auto = true, treesitter = true, syntax = true, off = true })[v] == true
   elseif kind == "cache" then
     return v == "auto" or v == false
+  elseif kind == "mode" then
+    return v == "terminal" or v == "chat"
+  elseif kind == "pdf_engine" then
+    return ({ ["pdf-text"] = true, ["mistral-ocr"] = true, native = true })[v] == true
   end
   return type(v) == kind
 end
@@ -199,6 +215,10 @@ local function expected(kind)
     return "one of auto, treesitter, syntax, off"
   elseif kind == "cache" then
     return '"auto" or false'
+  elseif kind == "mode" then
+    return "one of terminal, chat"
+  elseif kind == "pdf_engine" then
+    return "one of pdf-text, mistral-ocr, native"
   end
   return "a " .. kind
 end

@@ -48,6 +48,16 @@ function M.new(kind, args)
   end
   if kind ~= "openrouter" then
     local r = backend.request("new_agent", { kind = kind, args = args, cwd = vim.fn.getcwd() })
+    if r.chat then -- an agent over ACP: a chat buffer
+      remember(r)
+      ui.show(r.buf, config.get().layout)
+      if r.submit then
+        M.submit(r.buf)
+      elseif vim.api.nvim_get_current_buf() == r.buf then
+        vim.cmd("startinsert!")
+      end
+      return r
+    end
     r.buf = ui.open_terminal(r, config.get().layout)
     vim.cmd("startinsert") -- terminal mode: the agent takes keys at once
     return r
@@ -206,6 +216,9 @@ end
 --- chats, remembered). Without an id, opens the picker; with text that is not an id, the picker
 --- narrowed to what matches it; `!` refreshes the catalogue first.
 function M.model(id, target, refresh)
+  if not target and vim.b.zen_acp then -- an agent chat: the agent's own models and modes
+    return require("zen.acp").model(id)
+  end
   target = target or current_target()
   if id and id:find(" ") and not id:find("%c") then -- words, not an id
     require("zen.models").pending = { text = id }
@@ -261,11 +274,19 @@ end
 
 --- `:ZenUsage`: tokens and cost per session, model and day, and the key's remaining credit
 --- (filled in when OpenRouter answers).
-function M.usage()
+--- With `what` = "generation" (`:ZenUsage generation`, `gi` in the window), also asks OpenRouter
+--- about the last answers (provider, latency, cache discount), appended when it answers.
+function M.usage(what)
+  if what ~= nil and what ~= "" and what ~= "generation" then
+    error(("zen: :ZenUsage takes 'generation' or nothing, not '%s'."):format(what), 0)
+  end
   local u = backend.request("usage")
   local buf = ui.show_usage(u.lines)
   ui.show(buf, config.get().layout)
   backend.notify("credit", vim.empty_dict())
+  if what == "generation" then
+    backend.notify("generations", vim.empty_dict())
+  end
   return u
 end
 
@@ -284,11 +305,17 @@ end
 --- `:ZenAccept[!] [all]`: applies this buffer's pending change (or every one); `!` is an agent's
 --- "allow always".
 function M.accept(all, always)
+  if vim.b.zen_acp then -- an agent chat: its oldest waiting permission
+    return require("zen.acp").answer(always and "always" or "allow")
+  end
   return require("zen.review").accept(all, always)
 end
 
 --- `:ZenReject [all]`: drops this buffer's pending change (or every one).
 function M.reject(all)
+  if vim.b.zen_acp then
+    return require("zen.acp").answer("reject")
+  end
   return require("zen.review").reject(all)
 end
 

@@ -52,7 +52,7 @@ function M.header(rows)
     "context",
     "$/M in/out",
     "inputs",
-    "(choose to sort)"
+    "flags (choose to sort)"
   )
   return { header = true, label = text }
 end

@@ -8,6 +8,7 @@ local waiting = require("zen.waiting")
 local M = {}
 
 local ns = vim.api.nvim_create_namespace("zen") -- stream marks: where each streaming answer grows
+M.ns = ns
 
 -- Windows showing `buf` whose cursor is at or below `row` (1-based): they follow the tail.
 local function followers(buf, row)
@@ -107,6 +108,25 @@ function M.append(buf, mark, text, lead)
     answers.fold_one(buf, mark)
   end
   follow(wins, buf)
+  return true
+end
+
+--- Appends `suffix` (` → model`) to the header of the answer streaming at `mark`: the model
+--- that answered is not the one asked for. Part of the answer's undo step.
+function M.answered_by(buf, mark, suffix)
+  if not (vim.api.nvim_buf_is_valid(buf) and vim.api.nvim_buf_is_loaded(buf)) then
+    return false
+  end
+  local header = vim.api.nvim_buf_get_extmark_by_id(buf, answers.ns_region, mark, {})[1]
+  local line = header and vim.api.nvim_buf_get_lines(buf, header, header + 1, false)[1]
+  if not (line and line:match("^## Assistant")) then
+    return false
+  end
+  vim.api.nvim_buf_call(buf, function()
+    pcall(vim.cmd, "undojoin")
+  end)
+  vim.api.nvim_buf_set_text(buf, header, #line, header, #line, { suffix })
+  look.line(buf, header, "ZenAssistantHeader")
   return true
 end
 

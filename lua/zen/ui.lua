@@ -186,6 +186,15 @@ end
 M.begin_answer = stream.begin_answer
 M.append = stream.append
 M.end_answer = stream.end_answer
+
+-- Agent chats over ACP (zen.acp): a frame of text and block ops; the chat's kind and commands.
+function M.acp_frame(buf, mark, ops)
+  return require("zen.acp").frame(buf, mark, ops)
+end
+function M.acp_chat(buf, info)
+  return require("zen.acp").chat(buf, info)
+end
+M.answered_by = stream.answered_by
 M.close_open_answers = stream.close_open_answers
 M.retrying = require("zen.waiting").retrying
 local files = require("zen.files") -- agents' files: read_file, write_file, propose_agent_edit
@@ -273,12 +282,26 @@ function M.show_usage(lines)
     vim.keymap.set("n", "q", function()
       require("zen.float").close()
     end, { buffer = buf, silent = true, nowait = true, desc = "zen: close" })
+    vim.keymap.set("n", "gi", function()
+      require("zen").usage("generation")
+    end, { buffer = buf, silent = true, desc = "zen: ask OpenRouter about the last answers" })
   end
   vim.bo[buf].modifiable = true
   vim.api.nvim_buf_set_lines(buf, 0, -1, false, lines)
   vim.bo[buf].modifiable = false
   vim.bo[buf].bufhidden = "wipe"
   return buf
+end
+
+--- Appends `lines` to the usage window (what `GET /generation` said of the last answers).
+function M.append_usage(lines)
+  local buf = find_buffer(usage_buf_name)
+  if buf and vim.api.nvim_buf_is_loaded(buf) then
+    vim.bo[buf].modifiable = true
+    vim.api.nvim_buf_set_lines(buf, -1, -1, false, lines)
+    vim.bo[buf].modifiable = false
+  end
+  return true
 end
 
 --- Replaces the credit line of the usage window once `/key` answered.

@@ -12,6 +12,7 @@
 //! `--continue` pick the newest conversation of the directory, maybe another agent's): without a
 //! known id, the CLI's own picker opens. Permission-skipping flags are never added.
 
+pub mod acp;
 pub mod codex;
 pub mod handoff;
 pub mod ids;
@@ -26,16 +27,18 @@ pub enum Kind {
     Claude,
     Codex,
     Gemini,
+    Opencode,
     Shell,
 }
 
 impl Kind {
-    /// Parses `claude`, `codex`, `gemini` or `shell`.
+    /// Parses `claude`, `codex`, `gemini`, `opencode` or `shell`.
     pub fn parse(s: &str) -> Option<Kind> {
         match s {
             "claude" => Some(Kind::Claude),
             "codex" => Some(Kind::Codex),
             "gemini" => Some(Kind::Gemini),
+            "opencode" => Some(Kind::Opencode),
             "shell" => Some(Kind::Shell),
             _ => None,
         }
@@ -47,7 +50,19 @@ impl Kind {
             Kind::Claude => "claude",
             Kind::Codex => "codex",
             Kind::Gemini => "gemini",
+            Kind::Opencode => "opencode",
             Kind::Shell => "shell",
+        }
+    }
+
+    /// The npm package that installs the kind's ACP adapter (named when it is missing).
+    pub fn acp_package(self) -> Option<&'static str> {
+        match self {
+            Kind::Claude => Some("@zed-industries/claude-code-acp"),
+            Kind::Codex => Some("@zed-industries/codex-acp"),
+            Kind::Gemini => Some("@google/gemini-cli"),
+            Kind::Opencode => Some("opencode-ai"),
+            Kind::Shell => None,
         }
     }
 }
@@ -60,6 +75,7 @@ pub fn settings(agents: &crate::config::Agents, kind: Kind) -> AgentSettings {
         Kind::Claude => agents.claude.clone(),
         Kind::Codex => agents.codex.clone(),
         Kind::Gemini => agents.gemini.clone(),
+        Kind::Opencode => agents.opencode.clone(),
         Kind::Shell => agents.shell.clone(),
     }
 }
@@ -73,15 +89,33 @@ pub fn base_cmd(kind: Kind, settings: &AgentSettings) -> Vec<String> {
     }
 }
 
-/// Checks that the program exists; the message names it and the option that sets it.
-pub fn check_binary(kind: Kind, cmd: &[String]) -> Result<(), String> {
+/// An agent's program is not installed: the message names it and the option that sets it.
+#[derive(Debug, thiserror::Error)]
+#[error("zen: {program} not found (needed for {kind} sessions). Install it, or point agents.{kind}.cmd at it in setup().")]
+pub struct MissingProgram {
+    program: String,
+    kind: &'static str,
+}
+
+// The agents' errors become refusals here: app/ sits below agents/ and cannot name them.
+impl From<MissingProgram> for crate::app::Error {
+    fn from(e: MissingProgram) -> Self {
+        crate::app::Error::refused(e.to_string())
+    }
+}
+
+impl From<worktree::WorktreeError> for crate::app::Error {
+    fn from(e: worktree::WorktreeError) -> Self {
+        crate::app::Error::refused(e.to_string())
+    }
+}
+
+/// Checks that the program exists.
+pub fn check_binary(kind: Kind, cmd: &[String]) -> Result<(), MissingProgram> {
     let program = &cmd[0];
-    which::which(program).map(drop).map_err(|_| {
-        format!(
-            "zen: {program} not found (needed for {} sessions). Install it, or point agents.{}.cmd at it in setup().",
-            kind.name(),
-            kind.name()
-        )
+    which::which(program).map(drop).map_err(|_| MissingProgram {
+        program: program.clone(),
+        kind: kind.name(),
     })
 }
 
@@ -111,6 +145,7 @@ pub fn start_argv(
         (_, None) => {}
         // yargs would read `-i --yolo` as two flags; `=` keeps the value whole.
         (Kind::Gemini, Some(p)) => argv.push(format!("--prompt-interactive={p}")),
+        (Kind::Opencode, Some(p)) => argv.push(format!("--prompt={p}")),
         (_, Some(p)) => argv.extend(["--".into(), p.into()]),
     }
     argv
@@ -136,6 +171,8 @@ pub fn resume_argv(
                 .chain(id),
         ),
         Kind::Gemini => argv.extend(id.map(|id| ["--resume".into(), id]).into_iter().flatten()),
+        // opencode's own picker lists its sessions (`/sessions`): start afresh.
+        Kind::Opencode => {}
     }
     if let Some(m) = model {
         argv.extend(["--model".into(), m.into()]);

@@ -13,10 +13,10 @@ use super::tmux::{PaneState, Tmux};
 use super::{self as agents, via, Kind};
 use crate::app::which::session_dir;
 use crate::app::{Error, Result, Shared};
-use crate::config::{Config, Tmux as TmuxSetting};
+use crate::config::{AgentMode, Config, Tmux as TmuxSetting};
 use crate::data::{AgentMeta, SessionMeta};
 
-const AGENT_KEYS: &[&str] = &["dir", "prompt", "model", "name", "worktree", "via"];
+const AGENT_KEYS: &[&str] = &["dir", "prompt", "model", "name", "worktree", "via", "mode"];
 
 /// `:ZenNew <kind> key=value...` run in `cwd`.
 #[derive(Deserialize)]
@@ -70,8 +70,20 @@ pub async fn new_agent(app: &Shared, req: NewAgent) -> Result<Json> {
         via::key(app).await?;
     }
     let (mut dir, cfg) = session_dir(&ready.config, &req.cwd, req.args.get("dir"))?;
+    let mode = match req.args.get("mode").map(String::as_str) {
+        None => agents::settings(&cfg.agents, kind).mode,
+        Some("chat") => AgentMode::Chat,
+        Some("terminal") => AgentMode::Terminal,
+        Some(other) => {
+            let why = format!("mode={other} must be terminal or chat.");
+            return Err(Error::refused(why));
+        }
+    };
+    if mode == AgentMode::Chat {
+        return agents::acp::session::new_chat(app, kind, &req.args, &req.cwd).await;
+    }
     let cmd = agents::base_cmd(kind, &agents::settings(&ready.config.agents, kind));
-    agents::check_binary(kind, &cmd).map_err(Error::refused)?;
+    agents::check_binary(kind, &cmd)?;
     if let Some(n) = req.args.get("name").filter(|n| n.contains('.')) {
         // tmux would turn it into '_', and two sessions could share one tmux session.
         return Err(Error::refused(format!(
@@ -91,9 +103,7 @@ pub async fn new_agent(app: &Shared, req: NewAgent) -> Result<Json> {
     };
     if wants_worktree {
         let (path, b) =
-            agents::worktree::add(&dir, &name, &ready.config.state_dir.join("worktrees"))
-                .await
-                .map_err(Error::refused)?;
+            agents::worktree::add(&dir, &name, &ready.config.state_dir.join("worktrees")).await?;
         dir = path.clone();
         (worktree, branch) = (Some(path), Some(b));
     }
@@ -133,6 +143,7 @@ pub async fn new_agent(app: &Shared, req: NewAgent) -> Result<Json> {
             branch,
             via,
         }),
+        acp: None,
     };
     if tmux {
         let started = tmux_of(&ready.config)
@@ -165,15 +176,7 @@ pub async fn new_agent(app: &Shared, req: NewAgent) -> Result<Json> {
 /// exited; without tmux, answers the resume command for Lua to run if its terminal has ended.
 pub async fn open_agent(app: &Shared, id: &str) -> Result<Json> {
     let ready = app.ready()?;
-    let (meta, buf) = app
-        .registry
-        .with(id, |e| (e.meta.clone(), e.buf))
-        .ok_or(Error::Gone)?;
-    let agent = meta
-        .agent
-        .clone()
-        .ok_or(Error::refused("not an agent session."))?;
-    let kind = Kind::parse(&meta.kind).ok_or(Error::refused("unknown agent kind."))?;
+    let (meta, agent, kind, buf) = agent_session(app, id)?;
     let cmd = agents::base_cmd(kind, &agents::settings(&ready.config.agents, kind));
     let resume = agents::resume_argv(
         kind,
@@ -189,7 +192,7 @@ pub async fn open_agent(app: &Shared, id: &str) -> Result<Json> {
         let dir = meta.dir.to_string_lossy();
         let state = tmux.states().await.get(&tname).copied();
         if state != Some(PaneState::Running) {
-            agents::check_binary(kind, &cmd).map_err(Error::refused)?;
+            agents::check_binary(kind, &cmd)?;
             let resume = via::wrap(app, via, resume).await?;
             let started = match state {
                 // The pane stayed (remain-on-exit): run the resume in it. Killing the session
@@ -211,6 +214,7 @@ pub async fn open_agent(app: &Shared, id: &str) -> Result<Json> {
     let note = match (kind, &agent.cli_session) {
         (Kind::Claude | Kind::Codex, None) => "its conversation id is unknown: pick it in the list",
         (Kind::Gemini, None) => "its conversation id is unknown: pick it with /resume",
+        (Kind::Opencode, _) => "its earlier sessions are in opencode's /sessions",
         _ => "",
     };
     Ok(json!({
@@ -255,15 +259,7 @@ pub async fn states(app: &Shared) -> HashMap<String, &'static str> {
 /// terminal's channel. Either way whole, as one bracketed paste, then Enter (unless turned off).
 pub async fn deliver(app: &Shared, id: &str, text: &str) -> Result<Json> {
     let ready = app.ready()?;
-    let meta = app
-        .registry
-        .with(id, |e| e.meta.clone())
-        .ok_or(Error::Gone)?;
-    let agent = meta
-        .agent
-        .clone()
-        .ok_or(Error::refused("not an agent session."))?;
-    let kind = Kind::parse(&meta.kind).ok_or(Error::refused("unknown agent kind."))?;
+    let (meta, agent, kind, _) = agent_session(app, id)?;
     // The project file may set send_enter (it runs nothing), so read the merged settings.
     let (cfg, _) = ready
         .config
@@ -292,10 +288,28 @@ pub async fn deliver(app: &Shared, id: &str, text: &str) -> Result<Json> {
     Ok(json!({"id": id, "name": meta.name, "agent": true}))
 }
 
+/// An agent session's metadata, its agent details, its kind and its buffer.
+fn agent_session(app: &Shared, id: &str) -> Result<(SessionMeta, AgentMeta, Kind, Option<i64>)> {
+    let (meta, buf) = app
+        .registry
+        .with(id, |e| (e.meta.clone(), e.buf))
+        .ok_or(Error::Gone)?;
+    let agent = meta
+        .agent
+        .clone()
+        .ok_or(Error::refused("not an agent session."))?;
+    let kind = Kind::parse(&meta.kind).ok_or(Error::refused("unknown agent kind."))?;
+    Ok((meta, agent, kind, buf))
+}
+
 /// Ends an agent's program and, unless it has uncommitted changes (or `force`), its worktree.
 /// Returns a note for the user when something was kept.
 pub async fn stop_agent(app: &Shared, meta: &SessionMeta, force: bool) -> Result<Option<String>> {
     let ready = app.ready()?;
+    if meta.acp.is_some() {
+        agents::acp::kill(&meta.id);
+        return Ok(None);
+    }
     let Some(agent) = &meta.agent else {
         return Ok(None);
     };

@@ -15,6 +15,20 @@ const SETTLE_POLL: Duration = Duration::from_millis(50);
 const SETTLE_MAX: Duration = Duration::from_secs(3);
 const SETTLE_STABLE_POLLS: u32 = 3;
 
+/// Why a tmux command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TmuxError {
+    /// tmux could not be run (or written to): what we were doing, and why.
+    #[error("{doing}: {source}")]
+    Run {
+        doing: &'static str,
+        source: std::io::Error,
+    },
+    /// tmux ran and refused: what it said.
+    #[error("{0}")]
+    Refused(String),
+}
+
 /// The state of one tmux session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaneState {
@@ -35,7 +49,8 @@ impl Tmux {
         which::which("tmux").is_ok()
     }
 
-    async fn run(&self, args: &[&str], input: Option<&[u8]>) -> Result<String, String> {
+    async fn run(&self, args: &[&str], input: Option<&[u8]>) -> Result<String, TmuxError> {
+        let failed = |doing| move |source| TmuxError::Run { doing, source };
         let mut cmd = Command::new("tmux");
         cmd.arg("-L").arg(&self.socket).args(args);
         cmd.stdin(if input.is_some() {
@@ -46,26 +61,32 @@ impl Tmux {
         cmd.stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        let mut child = cmd.spawn().map_err(|e| format!("running tmux: {e}"))?;
+        let mut child = cmd.spawn().map_err(failed("running tmux"))?;
         if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
             stdin
                 .write_all(bytes)
                 .await
-                .map_err(|e| format!("writing to tmux: {e}"))?;
+                .map_err(failed("writing to tmux"))?;
         }
         let out = child
             .wait_with_output()
             .await
-            .map_err(|e| format!("running tmux: {e}"))?;
+            .map_err(failed("running tmux"))?;
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
-            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+            let said = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            Err(TmuxError::Refused(said))
         }
     }
 
     /// Starts `argv` (run directly, no shell) detached in a new session `name`, in `dir`.
-    pub async fn new_session(&self, name: &str, dir: &str, argv: &[String]) -> Result<(), String> {
+    pub async fn new_session(
+        &self,
+        name: &str,
+        dir: &str,
+        argv: &[String],
+    ) -> Result<(), TmuxError> {
         // exit-empty off: killing the last session must not stop the server just as the next
         // command connects to it.
         let mut args: Vec<&str> = vec!["set-option", "-g", "remain-on-exit", "on", ";"];
@@ -92,7 +113,7 @@ impl Tmux {
     }
 
     /// Runs `argv` again in the (dead) pane of session `name`.
-    pub async fn respawn(&self, name: &str, dir: &str, argv: &[String]) -> Result<(), String> {
+    pub async fn respawn(&self, name: &str, dir: &str, argv: &[String]) -> Result<(), TmuxError> {
         let target = format!("={name}:");
         let mut args: Vec<&str> = vec!["respawn-pane", "-k", "-t", &target, "-c", dir];
         args.extend(argv.iter().map(String::as_str));
@@ -123,7 +144,7 @@ impl Tmux {
     /// newlines kept), then presses Enter if asked, once the program has taken the paste: an
     /// Enter that arrives while it is still reading the paste is lost (claude leaves the text
     /// in its input box, unsent).
-    pub async fn paste(&self, name: &str, text: &str, enter: bool) -> Result<(), String> {
+    pub async fn paste(&self, name: &str, text: &str, enter: bool) -> Result<(), TmuxError> {
         let buffer = format!("zen-send-{name}");
         let target = format!("={name}:");
         self.run(&["load-buffer", "-b", &buffer, "-"], Some(text.as_bytes()))
@@ -211,7 +232,7 @@ impl Tmux {
     }
 
     /// Renames a session.
-    pub async fn rename(&self, old: &str, new: &str) -> Result<(), String> {
+    pub async fn rename(&self, old: &str, new: &str) -> Result<(), TmuxError> {
         self.run(&["rename-session", "-t", &format!("={old}"), new], None)
             .await
             .map(drop)

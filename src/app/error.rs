@@ -31,6 +31,15 @@ pub enum Error {
         doing: String,
         source: anyhow::Error,
     },
+    /// A reference (`@file`, `#buffer`...) that cannot be sent.
+    #[error(transparent)]
+    Reference(#[from] crate::refs::RefError),
+    /// A model id that is not one.
+    #[error(transparent)]
+    ModelId(#[from] crate::data::model_id::Refused),
+    /// A session name that is not allowed.
+    #[error(transparent)]
+    Name(#[from] crate::data::session::NameError),
     /// A refusal worded where it was found (an argument, a reference, a limit, an agent's
     /// tool): the text after `zen: `.
     #[error("zen: {0}")]

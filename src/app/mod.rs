@@ -4,6 +4,7 @@
 pub mod error;
 pub mod lifecycle;
 pub mod registry;
+pub mod render;
 pub mod which;
 
 use std::sync::{Arc, OnceLock};

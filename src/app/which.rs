@@ -74,7 +74,7 @@ impl App {
                 .find(|n| !self.registry.name_taken(n))
                 .expect("some name is free"));
         };
-        validate_name(n).map_err(Error::refused)?;
+        validate_name(n)?;
         if self.registry.name_taken(n) {
             return Err(Error::refused(format!(
                 "a session is already called '{n}'. Pick another name."

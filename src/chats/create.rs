@@ -77,8 +77,7 @@ pub async fn create_chat(
             "model= is empty. Give a model id such as openai/gpt-4o.",
         ));
     }
-    model_id::check(&model)
-        .map_err(|why| Error::refused(model_id::refused(&model, "model=", &why)))?;
+    model_id::check(&model).map_err(|why| model_id::refused(&model, "model=", why))?;
     let temperature = args.get("temperature").map(|t| parse_temperature(t));
     let web = args.get("web").map(|w| super::web::parse_switch(w, "web="));
     let name = app.choose_name(args.get("name"), "chat")?;

@@ -1,21 +1,37 @@
-//! What a turn adds around OpenRouter's answer: the plugins it asks for (web search), what the
+//! What a turn adds around OpenRouter's answer: the plugins it asks for (web search, PDFs), what the
 //! prompt cache saved (from the model's catalogue prices), and the cited pages made safe to show.
 
 use serde_json::{json, Value as Json};
 
 use crate::app::Shared;
-use crate::config::OpenRouter;
-use crate::data::{Citation, Usage};
+use crate::config::{OpenRouter, PdfEngine};
+use crate::data::{Citation, Message, Usage};
 use crate::openrouter::cache;
+use crate::openrouter::key::ApiKey;
 use crate::openrouter::redact::server_text;
 
-/// The request's `plugins`: `web` when the chat searches the web.
-pub fn plugins(web: bool) -> Vec<Json> {
+/// The request's `plugins`: `web` when the chat searches the web; `file-parser` with the
+/// configured engine when the conversation carries a PDF.
+pub fn plugins(web: bool, pdf_engine: Option<PdfEngine>, messages: &[Message]) -> Vec<Json> {
     let mut plugins = Vec::new();
     if web {
         plugins.push(json!({"id": "web"}));
     }
+    let has_pdf = || {
+        let mut attachments = messages.iter().flat_map(|m| &m.attachments);
+        attachments.any(|a| a.file_data.is_some())
+    };
+    if let Some(engine) = pdf_engine.filter(|_| has_pdf()) {
+        plugins.push(json!({"id": "file-parser", "pdf": {"engine": engine}}));
+    }
     plugins
+}
+
+/// The model the stream named, made safe to show (no control characters, no key), when it is
+/// not the one asked for.
+pub fn other_model(asked: &str, named: Option<&str>, key: Option<&ApiKey>) -> Option<String> {
+    let named = named.filter(|n| *n != asked && !n.trim().is_empty())?;
+    Some(server_text(named, key.map(ApiKey::secret)))
 }
 
 /// Citations as they may be shown and saved: control characters stripped, on one line, the

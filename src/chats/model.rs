@@ -33,8 +33,7 @@ pub async fn set_model(app: &Shared, req: SetModel) -> Result<Json> {
             "give a model id, e.g. :ZenModel openai/gpt-4o.",
         ));
     }
-    model_id::check(&model)
-        .map_err(|why| Error::refused(model_id::refused(&model, ":ZenModel", &why)))?;
+    model_id::check(&model).map_err(|why| model_id::refused(&model, ":ZenModel", why))?;
     // Checked against the cached catalogue only: the editor waits on this request, so no fetch
     // here. Without a cache the id is taken as given and the catalogue loads in the background.
     let catalogue = if req.refresh {
@@ -129,6 +128,59 @@ pub async fn usage(app: &Shared) -> Result<Json> {
     tokio::task::spawn_blocking(move || crate::spend::summary(&dir, &metas))
         .await
         .map_err(|e| Error::io("reading usage.jsonl", e))
+}
+
+/// How many of the last answers `:ZenUsage generation` asks about.
+const GENERATIONS: usize = 5;
+
+/// Asks `GET /generation?id=` about the last answers (provider, latency, cache discount) and
+/// appends what it says to the usage window: on demand only, never for every turn.
+pub fn generations(app: &Shared) {
+    let app = app.clone();
+    app.clone().tasks.spawn(async move {
+        let Ok(ready) = app.ready() else { return };
+        let cfg = &ready.config.openrouter;
+        let dir = ready.config.state_dir.clone();
+        let recent = tokio::task::spawn_blocking(move || {
+            crate::spend::recent_generations(&dir, GENERATIONS)
+        })
+        .await
+        .unwrap_or_default();
+        let mut lines = vec![String::new(), crate::spend::GENERATIONS_HEADING.to_string()];
+        if recent.is_empty() {
+            lines.push("  (no answer with a generation id yet)".into());
+        }
+        let key = app.api_key(cfg).await.ok();
+        let secret = key.as_ref().map(|k| k.secret());
+        let safe = |t: &str| crate::openrouter::redact::server_text(t, secret);
+        for (id, model) in recent {
+            let url = format!(
+                "{}/generation?id={}",
+                cfg.base_url.trim_end_matches('/'),
+                urlencoding(&id)
+            );
+            let line = match ready
+                .client
+                .get(&url, key.as_ref(), Duration::from_secs(10))
+                .await
+            {
+                Ok(body) => crate::spend::generation_line(&id, &model, &body, safe),
+                Err(e) => format!("  {}  {}  unknown ({e})", safe(&id), safe(&model)),
+            };
+            lines.push(line);
+        }
+        let _ = ready.ui.append_usage(&lines).await;
+    });
+}
+
+/// `id` safe in a query string (generation ids are `gen-…`; anything else is escaped).
+fn urlencoding(id: &str) -> String {
+    id.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Asks `GET /key` for the remaining credit and puts the answer in the usage window.

@@ -78,6 +78,9 @@ pub async fn chat_buffer(app: &Shared, id: &str) -> Result<i64> {
     app.registry.with(id, |e| e.buf = Some(buf));
     let fill = Some(super::context::fill(&loaded.messages));
     super::context::show(app, buf, id, &model, fill).await;
+    if meta.acp.is_some() {
+        crate::agents::acp::session::mark_chat(app, id, buf);
+    }
     Ok(buf)
 }
 
@@ -126,18 +129,24 @@ pub struct Rename {
     pub new_name: String,
 }
 
-/// Renames a session (its buffer, title and tmux session follow); answers `{id, name}`.
+/// Renames a session (its buffer, title and tmux session follow); answers `{id, name}`. Refused
+/// while the session answers.
 pub async fn rename(app: &Shared, req: &Rename) -> Result<Json> {
     let ready = app.ready()?;
     let id = app.resolve_some(&req.which)?;
     let new = &req.new_name;
-    validate_name(new).map_err(Error::refused)?;
+    validate_name(new)?;
     let before = app
         .registry
         .with(&id, |e| e.meta.clone())
         .ok_or(Error::Gone)?;
     if before.agent.is_some() {
-        validate_agent_name(new).map_err(Error::refused)?;
+        validate_agent_name(new)?;
+    }
+    // Refused, not waited for: an answer can stream for minutes, and the rename would change
+    // the title and buffer name under it (and its events would carry the old name).
+    if app.registry.active(&id).is_some() {
+        return Err(Error::Busy(before.name));
     }
     if app.registry.by_name(new).is_some_and(|other| other != id) {
         return Err(Error::refused(format!(

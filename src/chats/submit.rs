@@ -47,6 +47,16 @@ async fn prepare(
         .registry
         .with(id, |e| e.meta.clone())
         .ok_or(Error::Gone)?;
+    if meta.acp.is_some() {
+        // An agent chat: the agent keeps its own context; it gets only the new prompt.
+        let stored = stored_history(app, id);
+        record(app, id, &stored, &messages);
+        let prompt = messages
+            .last()
+            .map(|m| m.content.clone())
+            .unwrap_or_default();
+        return crate::agents::acp::turn::start(app, id, buf, prompt, cancel).await;
+    }
     let (mut cfg, _) = ready
         .config
         .for_dir(&meta.dir)
@@ -78,10 +88,12 @@ async fn prepare(
             limits: refs::Limits {
                 max_file_bytes: cfg.references.max_file_bytes,
                 max_image_bytes: cfg.references.max_image_bytes,
+                max_pdf_bytes: cfg.references.max_pdf_bytes,
             },
             code,
+            pdf_engine: cfg.openrouter.pdf_engine.is_some(),
         };
-        last.attachments = refs::resolve(&found, &ctx).map_err(Error::refused)?;
+        last.attachments = refs::resolve(&found, &ctx)?;
     }
     let warnings = crate::models::preflight(entry, &messages, &mut cfg.openrouter);
     for warning in warnings? {
@@ -97,6 +109,7 @@ async fn prepare(
         .begin_answer(buf, &header)
         .await
         .map_err(Error::Neovim)?;
+    let plugins = super::extras::plugins(meta.web, cfg.openrouter.pdf_engine, &messages);
     let turn = Turn {
         app: app.clone(),
         session: id.to_string(),
@@ -107,7 +120,7 @@ async fn prepare(
         cfg: cfg.openrouter,
         model,
         messages,
-        plugins: super::extras::plugins(meta.web),
+        plugins,
         cancel,
         notes: note.into_iter().collect(),
     };

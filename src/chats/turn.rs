@@ -4,18 +4,18 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use serde_json::json;
 
+use super::answering;
 use super::context;
-use super::render::Renderer;
 use crate::app::registry::{Cancel, End};
+use crate::app::render::Renderer;
 use crate::app::Shared;
 use crate::config::OpenRouter;
 use crate::data::transcript::{
     note_text, usage_note, NOTE_PREFIX, REASONING_CLOSE, REASONING_OPEN,
 };
-use crate::data::{Message, Role, Usage};
+use crate::data::{Message, Usage};
 use crate::openrouter::client::ChatRequest;
 use crate::openrouter::retry::Retry;
 use crate::openrouter::stream::StreamEvent;
@@ -53,6 +53,11 @@ struct Answer {
     usage: Option<Usage>,
     /// Web pages the answer cites, as the server sent them (made safe at the end).
     citations: Vec<crate::data::Citation>,
+    /// The model the stream named first, and the generation id.
+    answered: Option<String>,
+    generation: Option<String>,
+    /// The answering model as the header shows it, when not the one asked for.
+    other_model: Option<String>,
     done: bool,
     saved_upto: usize,
     /// A partial save failed (full or read-only disk): the user was told once.
@@ -89,6 +94,10 @@ impl Answer {
             StreamEvent::Usage(u) => self.usage = Some(u),
             StreamEvent::Done => self.done = true,
             StreamEvent::Citations(c) => self.citations.extend(c),
+            StreamEvent::Answered { model, id } => {
+                self.answered = self.answered.take().or(model);
+                self.generation = self.generation.take().or(id);
+            }
         }
     }
 
@@ -182,9 +191,13 @@ pub async fn run(turn: Turn) {
     // Saved before the buffer is touched: when Neovim quits it may no longer answer.
     let unsaved = save_answer(&turn, &answer, end.clone());
     if let Some(usage) = &answer.usage {
-        if let Err(e) =
-            crate::spend::record(&ready.config.state_dir, &turn.session, &turn.model, usage)
-        {
+        if let Err(e) = crate::spend::record_with(
+            &ready.config.state_dir,
+            &turn.session,
+            &turn.model,
+            usage,
+            answer.generation.as_deref(),
+        ) {
             tracing::error!("saving usage: {e:#}");
         }
     }
@@ -279,11 +292,6 @@ async fn stream_answer(
 ) -> Result<(), ChatError> {
     let app = &turn.app;
     let ready = app.ready().map_err(|_| ChatError::Truncated)?;
-    let token = &turn.cancel.token;
-    let key = tokio::select! {
-        _ = token.cancelled() => return Ok(()),
-        k = app.api_key(&turn.cfg) => k?,
-    };
     let request = ChatRequest {
         cfg: &turn.cfg,
         model: &turn.model,
@@ -298,23 +306,29 @@ async fn stream_answer(
         let ui = ui.clone();
         tokio::spawn(async move { ui.retrying(buf, mark, r.attempt, r.max, r.delay).await });
     };
-    let mut events = tokio::select! {
-        _ = token.cancelled() => return Ok(()),
-        s = ready.client.open(&request, &key, token, &mut on_retry) => s?,
+    let token = &turn.cancel.token;
+    let Some(mut answering) = answering::open(app, &request, token, &mut on_retry).await? else {
+        return Ok(());
     };
     let mut last_save = Instant::now();
-    loop {
-        let item = tokio::select! {
-            biased;
-            _ = token.cancelled() => return Ok(()),
-            item = events.next() => item,
-        };
-        let Some(item) = item else { return Ok(()) };
+    while let Some(item) = answering.next().await {
         // One push per network read, however many tokens it carried.
         let mut text = String::new();
         let closed_before = answer.block_closed;
+        let named_before = answer.answered.is_some();
         for event in item? {
             answer.apply(event, &mut text);
+        }
+        if !named_before {
+            let named = answer.answered.as_deref();
+            answer.other_model =
+                super::extras::other_model(&turn.model, named, Some(&answering.key));
+            if let Some(other) = answer.other_model.clone() {
+                // The header says who answered; the stream does not wait for Neovim.
+                let ui = ready.ui.clone();
+                let (buf, mark) = (turn.buf, turn.mark);
+                tokio::spawn(async move { ui.answered_by(buf, mark, &other).await });
+            }
         }
         if !text.is_empty() {
             renderer.push(text);
@@ -345,6 +359,7 @@ async fn stream_answer(
             }
         }
     }
+    Ok(())
 }
 
 /// The line shown (in the chat and as a notification) when the history cannot be written.
@@ -358,12 +373,16 @@ fn save_answer(turn: &Turn, answer: &Answer, end: Option<String>) -> Option<Stri
     if answer.content.is_empty() && answer.reasoning.is_empty() {
         return None;
     }
-    let mut message = Message::new(Role::Assistant, answer.content.clone());
-    message.reasoning = (!answer.reasoning.is_empty()).then(|| answer.reasoning.clone());
-    message.model = Some(turn.model.clone());
-    message.usage = answer.usage.clone();
+    let mut message = Message::answer(
+        answer.content.clone(),
+        &answer.reasoning,
+        &turn.model,
+        answer.usage.clone(),
+        end,
+    );
+    message.answered = answer.other_model.clone();
+    message.generation = answer.generation.clone();
     message.citations = answer.citations.clone();
-    message.end = end;
     match ready
         .store
         .append(&turn.session, &Record::Message { message }, true)

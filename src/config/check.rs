@@ -8,8 +8,26 @@ use serde_path_to_error::Segment;
 
 use super::schema::{option, Config, Kind, AGENT_KINDS};
 
+/// A setting that cannot be read; the text names the option and what it must be.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingError {
+    #[error("unknown option `{key}`{}. See :help zen-options", kinds_hint(.key))]
+    Unknown { key: String },
+    #[error("option `{key}` must be {}, got {got}", .kind.expected())]
+    WrongType {
+        key: String,
+        kind: Kind,
+        got: String,
+    },
+    #[error("option `{key}`: {why}")]
+    Invalid { key: String, why: String },
+    /// serde's own words, where there is no option to name.
+    #[error("{0}")]
+    Other(String),
+}
+
 /// Reads `json` as a `T`; the error names the option and what it must be.
-pub fn parse<T: DeserializeOwned>(json: &Json) -> Result<T, String> {
+pub fn parse<T: DeserializeOwned>(json: &Json) -> Result<T, SettingError> {
     serde_path_to_error::deserialize(json).map_err(|e| {
         let mut key: Vec<String> = Vec::new();
         for segment in e.path().iter() {
@@ -26,36 +44,39 @@ pub fn parse<T: DeserializeOwned>(json: &Json) -> Result<T, String> {
             if key.last().map(String::as_str) != Some(name) {
                 key.push(name.to_string());
             }
-            return unknown(&key.join("."));
+            return SettingError::Unknown { key: key.join(".") };
         }
         if inner.starts_with("unknown variant") && key.is_empty() {
-            return inner;
+            return SettingError::Other(inner);
         }
         let key = key.join(".");
         match option(&key) {
             Some(o) => wrong_type(&key, o.kind, lookup(json, &key)),
-            None => format!("option `{key}`: {inner}"),
+            None => SettingError::Invalid { key, why: inner },
         }
     })
 }
 
-fn unknown(key: &str) -> String {
-    // `agents.aider`: the kinds are fixed, say which exist.
+/// `agents.aider`: the kinds are fixed, say which exist.
+fn kinds_hint(key: &str) -> String {
     match key.strip_prefix("agents.") {
-        Some(kind) if !kind.contains('.') => format!(
-            "unknown option `{key}` (agent kinds: {}). See :help zen-options",
-            AGENT_KINDS.join(", ")
-        ),
-        _ => format!("unknown option `{key}`. See :help zen-options"),
+        Some(kind) if !kind.contains('.') => {
+            format!(" (agent kinds: {})", AGENT_KINDS.join(", "))
+        }
+        _ => String::new(),
     }
 }
 
-fn wrong_type(key: &str, kind: Kind, got: Option<&Json>) -> String {
+fn wrong_type(key: &str, kind: Kind, got: Option<&Json>) -> SettingError {
     let mut shown = got.map(Json::to_string).unwrap_or_else(|| "nothing".into());
     if shown.chars().count() > 60 {
         shown = shown.chars().take(60).collect::<String>() + "…";
     }
-    format!("option `{key}` must be {}, got {shown}", kind.expected())
+    SettingError::WrongType {
+        key: key.into(),
+        kind,
+        got: shown,
+    }
 }
 
 /// The value at a dotted key.
@@ -104,7 +125,7 @@ pub fn check_project(project: &Json) -> ProjectReport {
         let mut merged = base.clone();
         super::deep_merge(&mut merged, &single(&key, lookup(project, &key)));
         if let Err(e) = parse::<Config>(&merged) {
-            report.errors.push(e);
+            report.errors.push(e.to_string());
         }
     }
     report.refused.sort();
@@ -143,7 +164,7 @@ mod tests {
     use serde_json::json;
 
     fn error(json: Json) -> String {
-        parse::<Config>(&json).unwrap_err()
+        parse::<Config>(&json).unwrap_err().to_string()
     }
 
     #[test]

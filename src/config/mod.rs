@@ -13,7 +13,7 @@ mod schema;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{bail, Context};
 use serde_json::Value as Json;
 
 // The one import from the rest of the crate: what a model id may be (pure rules, no I/O).
@@ -29,7 +29,7 @@ pub const PROJECT_FILE: &str = ".zen-portal.json";
 impl Config {
     /// Parses the table Lua sends at handshake.
     pub fn from_json(json: Json) -> anyhow::Result<Self> {
-        let mut config: Config = check::parse(&json).map_err(|e| anyhow!(e))?;
+        let mut config: Config = check::parse(&json)?;
         if config.state_dir.as_os_str().is_empty() {
             bail!("option `state_dir` is missing (the plugin sends it; update the plugin)");
         }
@@ -112,7 +112,7 @@ pub fn merge_project(base: &Config, project: &Json) -> anyhow::Result<Config> {
         keys.remove("system_prompt"); // untrusted text: see project_prompt
     }
     deep_merge(&mut merged, &project);
-    let mut config: Config = check::parse(&merged).map_err(|e| anyhow!(e))?;
+    let mut config: Config = check::parse(&merged)?;
     // A project file may make retrying gentler (fewer retries, longer waits), never harsher than
     // setup(): a cloned repository must not be able to flood the API with the user's key.
     let (or, base_or) = (&mut config.openrouter, &base.openrouter);
@@ -211,6 +211,12 @@ mod tests {
         let project = serde_json::json!({"agents": {"claude": {"cmd": ["evil"]}}});
         let err = merge_project(&base(), &project).unwrap_err().to_string();
         assert!(err.contains("agents.claude.cmd"), "{err}");
+        // The ACP adapter is a program too; the mode is not.
+        let project = serde_json::json!({"agents": {"gemini": {"acp_cmd": ["evil"]}}});
+        let err = merge_project(&base(), &project).unwrap_err().to_string();
+        assert!(err.contains("agents.gemini.acp_cmd"), "{err}");
+        let project = serde_json::json!({"agents": {"gemini": {"mode": "chat"}}});
+        assert!(merge_project(&base(), &project).is_ok());
     }
 
     #[test]

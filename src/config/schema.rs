@@ -109,6 +109,8 @@ pub struct OpenRouter {
     pub catalogue_ttl_s: u64,
     /// Prompt caching: `"auto"` puts cache breakpoints for the models that need them.
     pub cache: Cache,
+    /// How OpenRouter reads attached PDFs (the `file-parser` plugin); `None`: the model does.
+    pub pdf_engine: Option<PdfEngine>,
 }
 
 impl Default for OpenRouter {
@@ -132,6 +134,7 @@ impl Default for OpenRouter {
             retry_base_ms: 1_000,
             catalogue_ttl_s: 86_400,
             cache: Cache::Auto,
+            pdf_engine: None,
         }
     }
 }
@@ -143,19 +146,22 @@ pub struct Agents {
     pub claude: AgentSettings,
     pub codex: AgentSettings,
     pub gemini: AgentSettings,
+    pub opencode: AgentSettings,
     pub shell: AgentSettings,
 }
 
 impl Default for Agents {
     fn default() -> Self {
-        let cmd = |name: &str| AgentSettings {
+        let cmd = |name: &str, acp: &[&str]| AgentSettings {
             cmd: Some(vec![name.to_string()]),
-            send_enter: None,
+            acp_cmd: Some(acp.iter().map(|a| a.to_string()).collect()),
+            ..AgentSettings::default()
         };
         Self {
-            claude: cmd("claude"),
-            codex: cmd("codex"),
-            gemini: cmd("gemini"),
+            claude: cmd("claude", &["claude-code-acp"]),
+            codex: cmd("codex", &["codex-acp"]),
+            gemini: cmd("gemini", &["gemini", "--acp"]),
+            opencode: cmd("opencode", &["opencode", "acp"]),
             // None: Neovim's 'shell' (Lua fills it in), else $SHELL.
             shell: AgentSettings::default(),
         }
@@ -171,6 +177,19 @@ pub struct AgentSettings {
     /// Press Enter after pasting a `:ZenSend` (default true).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub send_enter: Option<bool>,
+    /// The Agent Client Protocol adapter's command line (`mode = "chat"`); none for shell.
+    pub acp_cmd: Option<Vec<String>>,
+    /// How `:ZenNew <kind>` runs the agent when `mode=` is not given.
+    pub mode: AgentMode,
+}
+
+/// How an agent runs: its own CLI in a terminal, or over ACP in a zen chat buffer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentMode {
+    #[default]
+    Terminal,
+    Chat,
 }
 
 /// Limits on what prompt references (`@file`, `@image.png`, `#buffer`) may pull in.
@@ -179,6 +198,7 @@ pub struct AgentSettings {
 pub struct References {
     pub max_file_bytes: u64,
     pub max_image_bytes: u64,
+    pub max_pdf_bytes: u64,
 }
 
 impl Default for References {
@@ -186,6 +206,7 @@ impl Default for References {
         Self {
             max_file_bytes: 512 * 1024,
             max_image_bytes: 5 * 1024 * 1024,
+            max_pdf_bytes: 10 * 1024 * 1024,
         }
     }
 }
@@ -246,6 +267,15 @@ impl<'de> Deserialize<'de> for Cache {
     }
 }
 
+/// The engine of OpenRouter's `file-parser` plugin for PDFs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PdfEngine {
+    PdfText,
+    MistralOcr,
+    Native,
+}
+
 /// Where a chat or an agent's terminal opens (read by Lua; checked here for the project file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -286,6 +316,8 @@ pub enum Kind {
     Layout,
     Highlight,
     Cache,
+    Mode,
+    PdfEngine,
 }
 
 impl Kind {
@@ -302,6 +334,8 @@ impl Kind {
             Kind::Layout => "one of vsplit, split, tab, float, current",
             Kind::Highlight => "one of auto, treesitter, syntax, off",
             Kind::Cache => "\"auto\" or false",
+            Kind::Mode => "one of terminal, chat",
+            Kind::PdfEngine => "one of pdf-text, mistral-ocr, native",
         }
     }
 }
@@ -370,13 +404,17 @@ pub const OPTIONS: &[Opt] = &[
     ),
     opt("openrouter.catalogue_ttl_s", Kind::WholeNumber),
     opt("openrouter.cache", Kind::Cache),
+    opt("openrouter.pdf_engine", Kind::PdfEngine),
     opt("agents", Kind::Table),
     opt("agents.*", Kind::Table),
     setup_only("agents.*.cmd", Kind::Strings, RUNS),
     opt("agents.*.send_enter", Kind::Boolean),
+    setup_only("agents.*.acp_cmd", Kind::Strings, RUNS),
+    opt("agents.*.mode", Kind::Mode),
     opt("references", Kind::Table),
     opt("references.max_file_bytes", Kind::WholeNumber),
     opt("references.max_image_bytes", Kind::WholeNumber),
+    opt("references.max_pdf_bytes", Kind::WholeNumber),
     opt("tmux", Kind::Tmux),
     setup_only(
         "tmux_socket",
@@ -395,7 +433,7 @@ pub const OPTIONS: &[Opt] = &[
 ];
 
 /// The agent kinds `agents` holds, in the order shown.
-pub const AGENT_KINDS: &[&str] = &["claude", "codex", "gemini", "shell"];
+pub const AGENT_KINDS: &[&str] = &["claude", "codex", "gemini", "opencode", "shell"];
 
 /// The schema entry of a dotted key (`agents.claude.cmd` finds `agents.*.cmd`).
 pub fn option(key: &str) -> Option<&'static Opt> {

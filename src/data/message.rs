@@ -51,6 +51,13 @@ pub struct Message {
     pub reasoning: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// The model that answered, when not the one asked for (`openrouter/auto`, a preset, a
+    /// fallback), made safe to show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered: Option<String>,
+    /// OpenRouter's generation id of an answer (`GET /generation?id=`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
     /// Why an answer ended early: `stopped`, `error: ...`, `interrupted`, `buffer closed`.
@@ -68,6 +75,23 @@ pub struct Message {
 }
 
 impl Message {
+    /// A model's answer as the history keeps it (`end`: why it stopped early, if it did).
+    pub fn answer(
+        content: String,
+        reasoning: &str,
+        model: &str,
+        usage: Option<Usage>,
+        end: Option<String>,
+    ) -> Message {
+        Message {
+            reasoning: (!reasoning.is_empty()).then(|| reasoning.to_string()),
+            model: Some(model.to_string()),
+            usage,
+            end,
+            ..Message::new(Role::Assistant, content)
+        }
+    }
+
     /// A message stamped now.
     pub fn new(role: Role, content: String) -> Message {
         Message {
@@ -75,6 +99,8 @@ impl Message {
             content,
             reasoning: None,
             model: None,
+            answered: None,
+            generation: None,
             usage: None,
             end: None,
             attachments: Vec::new(),
@@ -98,6 +124,9 @@ pub struct Attachment {
     /// An image as a `data:` URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
+    /// A PDF as a `data:application/pdf;base64,` URL (sent as a `file` part named `label`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_data: Option<String>,
 }
 
 /// A web page an answer cites (`url_citation` annotations), made safe to show: one line, no

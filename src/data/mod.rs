@@ -9,7 +9,7 @@ pub mod session;
 pub mod transcript;
 
 pub use message::{Attachment, Citation, Message, Role, Usage};
-pub use session::{AgentMeta, SessionMeta, Totals};
+pub use session::{AcpMeta, AgentMeta, SessionMeta, Totals};
 
 /// Seconds since the Unix epoch.
 pub fn now() -> u64 {

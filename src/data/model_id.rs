@@ -7,33 +7,53 @@
 /// The longest id accepted, in bytes.
 pub const MAX_ID_BYTES: usize = 200;
 
+/// Why a text is not a usable model id (the clause after "is not a model id").
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum BadId {
+    #[error("it is empty")]
+    Empty,
+    #[error("it is longer than {MAX_ID_BYTES} bytes")]
+    TooLong,
+    #[error("it contains the control character {}", .0.escape_unicode())]
+    Control(char),
+    #[error("it contains whitespace")]
+    Whitespace,
+}
+
 /// Why `id` is not a usable model id, or `Ok`. `openrouter/auto`, `@preset/<slug>` and the
 /// `:online`, `:free` variants are ordinary ids here.
-pub fn check(id: &str) -> Result<(), String> {
+pub fn check(id: &str) -> Result<(), BadId> {
     if id.is_empty() {
-        return Err("it is empty".into());
+        return Err(BadId::Empty);
     }
     if id.len() > MAX_ID_BYTES {
-        return Err(format!("it is longer than {MAX_ID_BYTES} bytes"));
+        return Err(BadId::TooLong);
     }
     if let Some(c) = id.chars().find(|c| c.is_control() || invisible(*c)) {
-        return Err(format!(
-            "it contains the control character {}",
-            c.escape_unicode()
-        ));
+        return Err(BadId::Control(c));
     }
     if id.chars().any(char::is_whitespace) {
-        return Err("it contains whitespace".into());
+        return Err(BadId::Whitespace);
     }
     Ok(())
 }
 
-/// The one-line error for a refused id from `origin` (`:ZenModel`, `model=`, a file...).
-pub fn refused(id: &str, origin: &str, why: &str) -> String {
-    format!(
-        "zen: {origin}: '{}' is not a model id ({why}). Give one such as openai/gpt-4o; :ZenModel lists them.",
-        shown(id, 60)
-    )
+/// A refused id from `origin` (`:ZenModel`, `model=`, a file...): the user's one line.
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[error("zen: {origin}: '{}' is not a model id ({why}). Give one such as openai/gpt-4o; :ZenModel lists them.", shown(.id, 60))]
+pub struct Refused {
+    pub id: String,
+    pub origin: &'static str,
+    pub why: BadId,
+}
+
+/// The refusal of `id` from `origin`, for `why`.
+pub fn refused(id: &str, origin: &'static str, why: BadId) -> Refused {
+    Refused {
+        id: id.into(),
+        origin,
+        why,
+    }
 }
 
 /// `text` as it may be shown: control and invisible characters as visible escapes (`\u{1b}`),
@@ -115,11 +135,7 @@ mod tests {
 
     #[test]
     fn the_refusal_is_one_line() {
-        let e = refused(
-            "a/b\nc",
-            ":ZenModel",
-            "it contains the control character \\u{a}",
-        );
+        let e = refused("a/b\nc", ":ZenModel", BadId::Control('\n')).to_string();
         assert!(
             !e.contains('\n') && e.starts_with("zen: :ZenModel: 'a/b\\u{a}c'"),
             "{e}"

@@ -46,6 +46,19 @@ pub struct SessionMeta {
     /// Terminal agents (claude, codex, gemini, shell): how to find and revive them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<AgentMeta>,
+    /// Agents in a zen chat over the Agent Client Protocol (`mode=chat`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acp: Option<AcpMeta>,
+}
+
+/// What the index keeps about an agent spoken to over ACP.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AcpMeta {
+    /// The agent's own session id (`session/new`), for `session/load` after a restart.
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// The adapter's command line.
+    pub argv: Vec<String>,
 }
 
 /// What the index keeps about a terminal agent session.
@@ -84,33 +97,39 @@ impl SessionMeta {
             totals: Totals::default(),
             web: false,
             agent: None,
+            acp: None,
         }
     }
 }
 
+/// Why a session name is refused; its text is the user's one line.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum NameError {
+    #[error("zen: session name '{0}' must be 1 to 64 characters long.")]
+    Length(String),
+    #[error("zen: session name '{0}' may hold only letters, digits, '-', '_' and '.', and may not start with '.' or '-'.")]
+    Characters(String),
+    #[error("zen: agent session names may not contain '.' ('{0}'). Use '-' or '_'.")]
+    AgentDot(String),
+}
+
 /// Checks a session name: it shows in buffer names and commands, so keep it plain.
-pub fn validate_name(name: &str) -> Result<(), String> {
+pub fn validate_name(name: &str) -> Result<(), NameError> {
     let ok_char = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '.');
     if name.is_empty() || name.chars().count() > 64 {
-        return Err(format!(
-            "zen: session name '{name}' must be 1 to 64 characters long."
-        ));
+        return Err(NameError::Length(name.into()));
     }
     if !name.chars().all(ok_char) || name.starts_with('.') || name.starts_with('-') {
-        return Err(format!(
-            "zen: session name '{name}' may hold only letters, digits, '-', '_' and '.', and may not start with '.' or '-'."
-        ));
+        return Err(NameError::Characters(name.into()));
     }
     Ok(())
 }
 
 /// Agents' names also name their tmux session, where `.` separates window and pane: refused
 /// for agents only (chats may be called `v1.2`).
-pub fn validate_agent_name(name: &str) -> Result<(), String> {
+pub fn validate_agent_name(name: &str) -> Result<(), NameError> {
     if name.contains('.') {
-        return Err(format!(
-            "zen: agent session names may not contain '.' ('{name}'). Use '-' or '_'."
-        ));
+        return Err(NameError::AgentDot(name.into()));
     }
     Ok(())
 }

@@ -60,6 +60,24 @@ pub fn header(role: Role) -> &'static str {
     }
 }
 
+/// `## Assistant · openrouter/auto → openai/gpt-4o`: the model asked for, and the one that
+/// answered when it differs (the parser reads any `## Assistant ·` line as the header).
+pub fn assistant_header(model: &str, answered: Option<&str>) -> String {
+    match answered {
+        Some(a) => format!(
+            "{} · {model}{}",
+            header(Role::Assistant),
+            answered_suffix(a)
+        ),
+        None => format!("{} · {model}", header(Role::Assistant)),
+    }
+}
+
+/// ` → openai/gpt-4o`: what the header gets when another model answered.
+pub fn answered_suffix(answered: &str) -> String {
+    format!(" → {answered}")
+}
+
 fn parse_header(line: &str) -> Option<Role> {
     let line = line.trim_end();
     match line {
@@ -240,7 +258,9 @@ pub fn render(title_line: &str, messages: &[Message]) -> Rendered {
             open.stop = (at, 0);
         }
         match (&m.role, &m.model) {
-            (Role::Assistant, Some(model)) => out.push(format!("{} · {model}", header(m.role))),
+            (Role::Assistant, Some(model)) => {
+                out.push(assistant_header(model, m.answered.as_deref()))
+            }
             _ => out.push(header(m.role).to_string()),
         }
         out.push(String::new());
@@ -406,6 +426,18 @@ mod tests {
         u.web_cost = Some(0.01);
         assert_eq!(web_note(&u), " · web searches 2 ($0.0100)");
         assert_eq!(web_note(&Default::default()), "");
+    }
+
+    #[test]
+    fn the_answering_model_in_the_header_reads_back_as_an_assistant_turn() {
+        let mut a = Message::new(Role::Assistant, "hello".into());
+        a.model = Some("openrouter/auto".into());
+        a.answered = Some("openai/gpt-4o".into());
+        let msgs = vec![Message::new(Role::User, "hi".into()), a];
+        let r = render(&title("c", "m"), &msgs);
+        assert_eq!(r.lines[6], "## Assistant · openrouter/auto → openai/gpt-4o");
+        let back = parse(&r.lines, &[]);
+        assert!(same_text(&msgs, &back), "{back:?}");
     }
 
     #[test]

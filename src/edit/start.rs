@@ -20,7 +20,7 @@ pub async fn start(app: &Shared, capture: Capture) -> Result<Json> {
     let (_, cfg) = session_dir(&ready.config, &capture.cwd, None)?;
     let model = edit_model(app, &cfg.openrouter);
     model_id::check(&model)
-        .map_err(|why| Error::refused(model_id::refused(&model, "openrouter.edit_model", &why)))?;
+        .map_err(|why| model_id::refused(&model, "openrouter.edit_model", why))?;
     let (session, name) = edit_session(app, &capture.path, &capture.cwd, &model).await?;
     let cancel = app.registry.start_turn(&session)?;
     let messages = super::messages(&capture);

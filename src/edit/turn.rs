@@ -5,15 +5,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use futures::StreamExt;
 use rmpv::Value;
 use tokio::sync::Notify;
 
 use crate::app::registry::{Cancel, End};
+use crate::app::render::FRAME;
 use crate::app::Shared;
-use crate::chats::render::FRAME;
+use crate::chats::answering;
 use crate::config::OpenRouter;
-use crate::data::{Message, Role, Usage};
+use crate::data::{Message, Usage};
 use crate::nvim::Ui;
 use crate::openrouter::client::ChatRequest;
 use crate::openrouter::stream::StreamEvent;
@@ -117,15 +117,6 @@ async fn stream(
     live: &Live,
     answer: &mut Answer,
 ) -> Result<(), crate::openrouter::ChatError> {
-    let app = &turn.app;
-    let ready = app
-        .ready()
-        .map_err(|_| crate::openrouter::ChatError::Truncated)?;
-    let token = &turn.cancel.token;
-    let key = tokio::select! {
-        _ = token.cancelled() => return Ok(()),
-        k = app.api_key(&turn.cfg) => k?,
-    };
     let request = ChatRequest {
         cfg: &turn.cfg,
         model: &turn.model,
@@ -135,17 +126,13 @@ async fn stream(
         plugins: &[],
     };
     let mut no_retry_line = |_| {}; // an edit has no waiting line to tell
-    let mut events = tokio::select! {
-        _ = token.cancelled() => return Ok(()),
-        s = ready.client.open(&request, &key, token, &mut no_retry_line) => s?,
+    let token = &turn.cancel.token;
+    let Some(mut answering) =
+        answering::open(&turn.app, &request, token, &mut no_retry_line).await?
+    else {
+        return Ok(());
     };
-    loop {
-        let item = tokio::select! {
-            biased;
-            _ = token.cancelled() => return Ok(()),
-            item = events.next() => item,
-        };
-        let Some(item) = item else { return Ok(()) };
+    while let Some(item) = answering.next().await {
         let mut added = String::new();
         for event in item? {
             match event {
@@ -153,7 +140,8 @@ async fn stream(
                 StreamEvent::Reasoning(r) => answer.reasoning.push_str(&r),
                 StreamEvent::Usage(u) => answer.usage = Some(u),
                 StreamEvent::Finish(_) | StreamEvent::Done => answer.finished = true,
-                StreamEvent::Citations(_) => {} // an edit asks for no web search
+                // An edit asks for no web search; its model shows in the review header.
+                StreamEvent::Citations(_) | StreamEvent::Answered { .. } => {}
             }
         }
         if !added.is_empty() {
@@ -164,6 +152,7 @@ async fn stream(
             live.more.notify_one();
         }
     }
+    Ok(())
 }
 
 /// Sends the code that arrived to the pending change, once per frame at most, one call in flight.
@@ -221,11 +210,13 @@ fn save(turn: &EditTurn, text: &str, answer: &Answer, end: Option<String>) {
     if text.is_empty() && answer.reasoning.is_empty() {
         return;
     }
-    let mut message = Message::new(Role::Assistant, text.to_string());
-    message.reasoning = (!answer.reasoning.is_empty()).then(|| answer.reasoning.clone());
-    message.model = Some(turn.model.clone());
-    message.usage = answer.usage.clone();
-    message.end = end;
+    let message = Message::answer(
+        text.to_string(),
+        &answer.reasoning,
+        &turn.model,
+        answer.usage.clone(),
+        end,
+    );
     if let Err(e) = ready
         .store
         .append(&turn.session, &Record::Message { message }, true)

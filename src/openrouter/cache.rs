@@ -95,6 +95,7 @@ mod tests {
             lang: None,
             text: Some("x".repeat(text_len)),
             image_url: None,
+            file_data: None,
         }
     }
 

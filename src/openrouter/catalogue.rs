@@ -39,6 +39,16 @@ impl Model {
     pub fn accepts_images(&self) -> bool {
         self.input_modalities.iter().any(|m| m == "image")
     }
+
+    /// Whether the model takes files (PDFs) as input.
+    pub fn accepts_files(&self) -> bool {
+        self.input_modalities.iter().any(|m| m == "file")
+    }
+
+    /// Whether the catalogue prices cache reads for the model: it supports prompt caching.
+    pub fn caches(&self) -> bool {
+        self.cache_read_price.is_some()
+    }
 }
 
 /// Where a catalogue came from, as the picker labels it.

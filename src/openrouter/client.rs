@@ -244,21 +244,34 @@ impl Client {
         url: &str,
         key: Option<&ApiKey>,
         timeout: Duration,
-    ) -> Result<String, String> {
+    ) -> Result<String, GetError> {
         let mut request = self.http.get(url).timeout(timeout);
         if let Some(key) = key {
             request = request.header(reqwest::header::AUTHORIZATION, key.bearer());
         }
         let redact = |text: String| super::redact::server_text(&text, key.map(ApiKey::secret));
-        let response = request.send().await.map_err(|e| redact(reason_of(&e)))?;
+        let network = |e: reqwest::Error| GetError::Network(redact(reason_of(&e)));
+        let response = request.send().await.map_err(network)?;
         let status = response.status().as_u16();
-        let body = response.text().await.map_err(|e| redact(reason_of(&e)))?;
+        let body = response.text().await.map_err(network)?;
         if status != 200 {
             let message = super::error::body_message(&body);
-            return Err(redact(format!("HTTP {status}: {message}")));
+            let text = redact(format!("HTTP {status}: {message}"));
+            return Err(GetError::Status { status, text });
         }
         Ok(body)
     }
+}
+
+/// Why a `GET` failed; the text is made safe to show (key and `Bearer` tokens out, one line).
+#[derive(Debug, thiserror::Error)]
+pub enum GetError {
+    /// No answer, or no whole body: the innermost cause.
+    #[error("{0}")]
+    Network(String),
+    /// The server answered another status than 200: `HTTP 401: <its message>`.
+    #[error("{text}")]
+    Status { status: u16, text: String },
 }
 
 /// The innermost cause of a reqwest error: "connection refused" reads better than the chain.

@@ -23,12 +23,22 @@ pub enum StreamEvent {
     Usage(Usage),
     /// Web pages the answer cites (`url_citation` annotations), as the server sent them.
     Citations(Vec<Citation>),
+    /// Who answered: the chunk's `model` (with `openrouter/auto`, presets or fallbacks, not
+    /// always the one asked for) and generation `id` (for `GET /generation`), as sent.
+    Answered {
+        model: Option<String>,
+        id: Option<String>,
+    },
     /// `data: [DONE]`.
     Done,
 }
 
 #[derive(Deserialize)]
 struct Chunk {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
     #[serde(default)]
     choices: Vec<Choice>,
     #[serde(default)]
@@ -130,6 +140,12 @@ pub fn parse_data(data: &str) -> Result<Vec<StreamEvent>, ChatError> {
         });
     }
     let mut events = Vec::new();
+    if chunk.model.is_some() || chunk.id.is_some() {
+        events.push(StreamEvent::Answered {
+            model: chunk.model,
+            id: chunk.id,
+        });
+    }
     for choice in chunk.choices.into_iter().take(1) {
         if let Some(delta) = choice.delta {
             if let Some(r) = delta.reasoning.filter(|r| !r.is_empty()) {

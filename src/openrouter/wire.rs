@@ -1,5 +1,5 @@
 //! Messages as sent: each message's `content`, with its attachments inlined (text as fenced
-//! blocks, images as `image_url` parts), and the prompt-cache breakpoints of the models that need
+//! blocks, images as `image_url` parts, PDFs as `file` parts), and the prompt-cache breakpoints of the models that need
 //! them (as content-part arrays whose text parts carry `cache_control`).
 
 use serde_json::{json, Value as Json};
@@ -41,14 +41,18 @@ fn text_parts(message: &Message) -> Vec<String> {
     parts
 }
 
-/// The parts that are not text: images.
+/// The parts that are not text: images, then PDFs as `file` parts.
 fn other_parts(message: &Message) -> Vec<Json> {
-    message
+    let images = message
         .attachments
         .iter()
         .filter_map(|a| a.image_url.as_deref())
-        .map(|url| json!({"type": "image_url", "image_url": {"url": url}}))
-        .collect()
+        .map(|url| json!({"type": "image_url", "image_url": {"url": url}}));
+    let files = message.attachments.iter().filter_map(|a| {
+        let data = a.file_data.as_deref()?;
+        Some(json!({"type": "file", "file": {"filename": a.label, "file_data": data}}))
+    });
+    images.chain(files).collect()
 }
 
 /// A message's `content`: a plain string when it is all text and carries no breakpoint, else
@@ -112,6 +116,7 @@ mod tests {
             lang: Some(String::new()),
             text: Some("x".repeat(cache::LARGE_ATTACHMENT)),
             image_url: None,
+            file_data: None,
         }];
         let sent = messages(&[q.clone()], "anthropic/claude-sonnet-4", Cache::Auto);
         let parts = sent[0]["content"].as_array().unwrap();

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::agents::acp;
 use crate::agents::sessions as agents;
 use crate::app::{lifecycle, App, Error, Shared, Which};
 use crate::chats::{create, model, send, sessions, web};
@@ -93,6 +94,8 @@ impl nvim_rs::Handler for Handler {
             "rename" => reply(&name, on(arg, |r| async move { sessions::rename(app, &r).await }).await),
             "usage" => reply(&name, model::usage(app).await),
             "edit" => reply(&name, on(arg, |c| edit::start(app, c)).await),
+            "acp_permission" => reply(&name, on(arg, |a| acp::permission::answer(app, a)).await),
+            "agent_model" => reply(&name, on(arg, |m| acp::model::agent_model(app, m)).await),
             _ => reply::<()>(&name, Err(Error::refused(format!(
                 "the backend has no request '{name}'. Plugin and backend differ: rebuild with `cargo build --release`."
             )))),
@@ -108,6 +111,10 @@ impl nvim_rs::Handler for Handler {
             "pick_model" => args(arg).map(|p| model::pick_model(app, p)),
             "credit" => {
                 model::credit(app);
+                Ok(())
+            }
+            "generations" => {
+                model::generations(app);
                 Ok(())
             }
             "agent_started" => args(arg).map(|s| agents::agent_started(app, s)),

@@ -198,6 +198,9 @@ fn merge(base: &SessionMeta, ours: &SessionMeta, theirs: &SessionMeta) -> Sessio
     if ours.web != base.web {
         out.web = ours.web;
     }
+    if ours.acp != base.acp {
+        out.acp = ours.acp.clone();
+    }
     out.updated = out.updated.max(ours.updated);
     if ours.totals != base.totals {
         let (o, b, t) = (&ours.totals, &base.totals, &theirs.totals);

@@ -1,6 +1,7 @@
 //! Test support: a fake OpenRouter server and a real headless Neovim running the plugin.
 #![allow(dead_code, unused_imports)]
 
+pub mod acp;
 pub mod agents;
 pub mod catalogue;
 pub mod chat;
@@ -8,6 +9,7 @@ pub mod fake_agent_api;
 pub mod fake_server;
 pub mod nvim;
 
+pub use acp::*;
 pub use agents::*;
 pub use catalogue::*;
 pub use chat::*;

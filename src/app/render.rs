@@ -3,6 +3,8 @@
 //! The stream task sends text here and never waits on Neovim. This task appends whatever has
 //! gathered in one RPC call, then rests for the rest of a frame (16 ms) while more gathers: at
 //! most one flush per frame and one in flight, never one call per token, and the editor stays free.
+//! Agents over ACP also queue ops (a tool call's block put or updated in place): a frame holding
+//! any goes out as one `acp_frame` call, text and ops in order.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +32,8 @@ enum Piece {
     Text(String),
     /// zen's reasoning block was closed by the text before: its line count, for the fold.
     ReasoningClosed(usize),
+    /// An ACP op for `lua/zen/acp.lua` (`{block = ...}`, `{close = ...}`).
+    Op(serde_json::Value),
 }
 
 /// The sending side: text goes in, the task writes it out.
@@ -62,6 +66,13 @@ impl Renderer {
         }
     }
 
+    /// Queues an op for `lua/zen/acp.lua`, written in order with the text around it.
+    pub fn op(&self, op: serde_json::Value) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Piece::Op(op));
+        }
+    }
+
     /// Writes out what is queued and waits for it.
     pub async fn finish(mut self) -> RenderStats {
         self.tx = None;
@@ -82,17 +93,31 @@ async fn render_loop(
             continue; // drain: nothing to write into any more
         }
         let started = tokio::time::Instant::now();
-        let (mut text, mut lead) = (String::new(), None);
+        let (mut text, mut lead, mut ops) = (String::new(), None, Vec::new());
         let mut next = Some(first);
         while let Some(piece) = next {
             match piece {
                 Piece::Text(t) => text.push_str(&t),
                 Piece::ReasoningClosed(n) => lead = Some(n),
+                Piece::Op(op) => {
+                    if !text.is_empty() {
+                        ops.push(serde_json::json!({ "text": std::mem::take(&mut text) }));
+                    }
+                    ops.push(op);
+                }
             }
             next = rx.try_recv().ok();
         }
         stats.flushes += 1;
-        match ui.append(buf, mark, &text, lead).await {
+        let written = if ops.is_empty() {
+            ui.append(buf, mark, &text, lead).await
+        } else {
+            if !text.is_empty() {
+                ops.push(serde_json::json!({ "text": text }));
+            }
+            ui.acp_frame(buf, mark, &ops).await
+        };
+        match written {
             Ok(true) => {}
             Ok(false) => {
                 stats.buffer_gone = true;

@@ -1,0 +1,235 @@
+//! The agent's `session/request_permission`, first version: asked in the chat, one line naming
+//! the tool call and the keys (`:ZenAccept` allow once, `:ZenAccept!` allow always,
+//! `:ZenReject` reject). Requests wait in order; the oldest is answered first. `:ZenStop`, a
+//! killed session or the agent exiting answers them `cancelled`. (Edits move to the review
+//! surface next.)
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::{json, Value as Json};
+use tokio::sync::oneshot;
+
+use super::{Agent, Event, Refusal};
+use crate::acp::protocol::{PermissionOption, PermissionRequest};
+use crate::app::{Error, Result, Shared, Which};
+use crate::data::transcript::NOTE_PREFIX;
+
+/// A permission request waiting for the user.
+pub struct Pending {
+    key: String,
+    title: String,
+    options: Vec<PermissionOption>,
+    /// The chosen option's id; `None` = cancelled.
+    tx: oneshot::Sender<Option<String>>,
+}
+
+/// What the user answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// `:ZenAccept`: allow once.
+    Allow,
+    /// `:ZenAccept!`: allow always (for this session).
+    Always,
+    /// `:ZenReject`.
+    Reject,
+}
+
+impl Decision {
+    /// `allow`, `always` or `reject`.
+    pub fn parse(text: &str) -> Result<Decision> {
+        match text {
+            "allow" => Ok(Decision::Allow),
+            "always" => Ok(Decision::Always),
+            "reject" => Ok(Decision::Reject),
+            other => Err(Error::refused(format!(
+                "unknown decision '{other}': allow, always or reject."
+            ))),
+        }
+    }
+
+    /// The option kinds that carry this decision, preferred first.
+    fn kinds(self) -> &'static [&'static str] {
+        match self {
+            Decision::Allow => &["allow_once"],
+            Decision::Always => &["allow_always"],
+            Decision::Reject => &["reject_once", "reject_always"],
+        }
+    }
+}
+
+static NEXT: AtomicU64 = AtomicU64::new(1);
+
+/// A permission request taken in: queued and shown, waiting for the user.
+pub struct Asked {
+    title: String,
+    options: Vec<PermissionOption>,
+    rx: oneshot::Receiver<Option<String>>,
+    key: String,
+}
+
+/// Queues a permission request and shows its line. Called in the order requests arrive, so
+/// `:ZenAccept` answers the oldest; `None` when no turn runs to show it (answered cancelled).
+pub fn ask(agent: &Agent, params: Json) -> Result<Option<Asked>, Refusal> {
+    let req: PermissionRequest = serde_json::from_value(params).map_err(Refusal::invalid)?;
+    let title = req
+        .tool_call
+        .title
+        .clone()
+        .unwrap_or_else(|| req.tool_call.tool_call_id.clone());
+    let key = NEXT.fetch_add(1, Ordering::Relaxed).to_string();
+    let (tx, rx) = oneshot::channel();
+    let line = ask_line(&title, &req.options);
+    agent.state().permissions.push_back(Pending {
+        key: key.clone(),
+        title: title.clone(),
+        options: req.options.clone(),
+        tx,
+    });
+    if !agent.to_turn(Event::Permission {
+        key: key.clone(),
+        line,
+    }) {
+        agent.state().permissions.retain(|p| p.key != key);
+        return Ok(None);
+    }
+    Ok(Some(Asked {
+        title,
+        options: req.options,
+        rx,
+        key,
+    }))
+}
+
+/// Waits for the user's answer to `asked` and says it to the agent (and in the chat).
+pub async fn answered(agent: &Arc<Agent>, asked: Option<Asked>) -> Result<Json, Refusal> {
+    let Some(asked) = asked else {
+        return Ok(cancelled());
+    };
+    let chosen = asked.rx.await.ok().flatten();
+    let option = chosen
+        .as_ref()
+        .and_then(|id| asked.options.iter().find(|o| &o.option_id == id));
+    let word = match option.map(|o| o.kind.as_str()) {
+        Some("allow_once") => "allowed once",
+        Some("allow_always") => "allowed always",
+        Some(k) if k.starts_with("reject") => "rejected",
+        Some(_) => "answered",
+        None => "cancelled",
+    };
+    agent.to_turn(Event::Permission {
+        line: done_line(&asked.title, word),
+        key: asked.key,
+    });
+    Ok(match chosen {
+        Some(id) => json!({"outcome": {"outcome": "selected", "optionId": id}}),
+        None => cancelled(),
+    })
+}
+
+fn done_line(title: &str, word: &str) -> String {
+    format!("{NOTE_PREFIX} permission · {} · {word}", one_line(title))
+}
+
+fn cancelled() -> Json {
+    json!({"outcome": {"outcome": "cancelled"}})
+}
+
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(160)
+        .collect()
+}
+
+/// The line that asks: the tool call and the keys of the options it offers.
+fn ask_line(title: &str, options: &[PermissionOption]) -> String {
+    let mut keys = Vec::new();
+    for (decision, key) in [
+        (Decision::Allow, ":ZenAccept"),
+        (Decision::Always, ":ZenAccept!"),
+        (Decision::Reject, ":ZenReject"),
+    ] {
+        if let Some(o) = options
+            .iter()
+            .find(|o| decision.kinds().contains(&o.kind.as_str()))
+        {
+            keys.push(format!("{key} {}", one_line(&o.name)));
+        }
+    }
+    format!(
+        "{NOTE_PREFIX} permission · {} · {}",
+        one_line(title),
+        keys.join(" · ")
+    )
+}
+
+/// `:ZenAccept[!]` / `:ZenReject` in an agent chat: the request.
+#[derive(Deserialize)]
+pub struct Answer {
+    #[serde(flatten)]
+    pub which: Which,
+    /// `allow`, `always` or `reject`.
+    pub decision: String,
+}
+
+/// Answers the oldest waiting permission request of the chat; says what was answered.
+pub async fn answer(app: &Shared, req: Answer) -> Result<Json> {
+    let id = app
+        .resolve(&req.which)?
+        .ok_or(Error::refused("no agent chat here."))?;
+    let agent = super::live(&id).ok_or(Error::refused(
+        "no permission is waiting in this chat (its agent is not running).",
+    ))?;
+    decide(&agent, Decision::parse(&req.decision)?)
+}
+
+/// Picks the option carrying `decision` for the oldest request.
+pub fn decide(agent: &Agent, decision: Decision) -> Result<Json> {
+    let mut state = agent.state();
+    let pending = state
+        .permissions
+        .pop_front()
+        .ok_or(Error::refused("no permission is waiting in this chat."))?;
+    let option = pending
+        .options
+        .iter()
+        .find(|o| decision.kinds().contains(&o.kind.as_str()))
+        .map(|o| o.option_id.clone());
+    match (option, decision) {
+        (Some(id), _) => {
+            let _ = pending.tx.send(Some(id));
+        }
+        // No reject option: cancelling is the refusal ACP always has.
+        (None, Decision::Reject) => {
+            let _ = pending.tx.send(None);
+        }
+        (None, _) => {
+            let what = if decision == Decision::Always {
+                "allow always"
+            } else {
+                "allow once"
+            };
+            let title = pending.title.clone();
+            state.permissions.push_front(pending);
+            return Err(Error::refused(format!(
+                "the agent offers no '{what}' for {title}. Use the keys its line shows."
+            )));
+        }
+    }
+    Ok(json!({"answered": pending.title, "waiting": state.permissions.len()}))
+}
+
+/// Answers every waiting request `cancelled` (`:ZenStop`, the agent or session ending);
+/// returns their keys and "cancelled" lines, for the turn to show at once.
+pub fn cancel_all(agent: &Agent) -> Vec<(String, String)> {
+    let drained: Vec<Pending> = agent.state().permissions.drain(..).collect();
+    drained
+        .into_iter()
+        .map(|p| {
+            let _ = p.tx.send(None);
+            (p.key, done_line(&p.title, "cancelled"))
+        })
+        .collect()
+}
