@@ -119,6 +119,7 @@ impl nvim_rs::Handler for Handler {
             }
             "agent_started" => args(arg).map(|s| agents::agent_started(app, s)),
             "agent_exited" => args(arg).map(|x| agents::agent_exited(app, x)),
+            "acp_permission" => args(arg).map(acp::review::decided),
             _ => Err(Error::refused(format!("unknown notification {name}"))),
         };
         if let Err(e) = decoded {
