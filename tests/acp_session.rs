@@ -171,6 +171,13 @@ async fn agent_files_stay_inside_the_session_directory() {
     nv.install_event_counter().await;
     nv.exec("ZenNew claude mode=chat").await;
     submit(&nv, "files").await;
+    // A path outside is asked in the chat first; refused here.
+    nv.wait_for(
+        "table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\\n'):find('/etc/hostname', 1, true)",
+        10,
+    )
+    .await;
+    nv.exec("ZenReject").await;
     nv.wait_done(1, 10).await;
     assert_eq!(fake.reply(1000)["result"]["content"], "two\n");
     assert!(fake.reply(1001)["result"].is_null());

@@ -180,7 +180,8 @@ local decisions = { accepted = "once", always = "always" }
 
 --- Shows an agent's proposed edit of `o.path` (`o.old_text` → `o.new_text`, as ACP's diff content:
 --- a fragment of the file, or the whole file; empty/nil old text: a new file) as a pending change
---- in the file's buffer (loaded if needed, shown per `o.layout` without taking the focus). The
+--- in the file's buffer (loaded if needed, shown per `o.layout` (default: the `layout` option;
+--- never a float or the chat's window) without taking the focus). The
 --- user's decision goes to the backend as the notification `acp_permission {session,
 --- tool_call_id, decision: "once"|"always"|"reject"}`. Returns the change id, or nil and a message.
 function M.propose_agent_edit(o)
@@ -203,9 +204,11 @@ function M.propose_agent_edit(o)
       )
   end
   local win = vim.fn.bufwinid(buf)
-  if win == -1 and o.layout ~= nil then
+  if win == -1 then
     local from = api.nvim_get_current_win()
-    local layout = (o.layout == "float" or o.layout == "current") and "vsplit" or o.layout
+    local layout = (o.layout ~= nil and o.layout ~= "") and o.layout or require("zen.config").get().layout
+    -- Not over the chat: a float or the current window would hide it.
+    layout = (layout == "float" or layout == "current") and "vsplit" or layout
     require("zen.ui").show(buf, layout)
     win = api.nvim_get_current_win()
     pcall(api.nvim_set_current_win, from)

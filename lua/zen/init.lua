@@ -312,15 +312,16 @@ end
 --- `:ZenAccept[!] [all]`: applies this buffer's pending change (or every one); `!` is an agent's
 --- "allow always".
 function M.accept(all, always)
-  if vim.b.zen_acp then -- an agent chat: its oldest waiting permission
+  local review = require("zen.review")
+  if vim.b.zen_acp and not review.of_session(vim.b.zen_session) then -- its oldest chat permission
     return require("zen.acp").answer(always and "always" or "allow")
   end
-  return require("zen.review").accept(all, always)
+  return review.accept(all, always)
 end
 
 --- `:ZenReject [all]`: drops this buffer's pending change (or every one).
 function M.reject(all)
-  if vim.b.zen_acp then
+  if vim.b.zen_acp and not require("zen.review").of_session(vim.b.zen_session) then
     return require("zen.acp").answer("reject")
   end
   return require("zen.review").reject(all)

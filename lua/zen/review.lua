@@ -290,15 +290,7 @@ local function current()
       return c
     end
   end
-  local session = vim.b[buf].zen_session
-  if not mine[1] and session then
-    for _, c in ipairs(M.list()) do
-      if c.session == session then
-        return c
-      end
-    end
-  end
-  return mine[1]
+  return mine[1] or M.of_session(vim.b[buf].zen_session)
 end
 
 local function refuse_conflict(c)
@@ -496,6 +488,15 @@ function M.backend_gone()
       ("zen: %d pending change(s) dropped: the backend stopped. They are kept in the edit history (:ZenList)."):format(n),
       vim.log.levels.WARN
     )
+  end
+end
+
+--- The oldest pending change an agent of `session` proposed, if any.
+function M.of_session(session)
+  for _, c in ipairs(M.list()) do
+    if session and c.session == session then
+      return c
+    end
   end
 end
 

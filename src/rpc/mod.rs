@@ -120,15 +120,7 @@ impl nvim_rs::Handler for Handler {
             }
             "agent_started" => args(arg).map(|s| agents::agent_started(app, s)),
             "agent_exited" => args(arg).map(|x| agents::agent_exited(app, x)),
-            // A reviewed agent edit's decision (lua/zen/files.lua): answered in a task.
-            "acp_permission" => args(arg).map(|a| {
-                let app = app.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = acp::permission::answer(&app, a).await {
-                        tracing::warn!("acp_permission: {e}");
-                    }
-                });
-            }),
+            "acp_permission" => args(arg).map(acp::review::decided),
             _ => Err(Error::refused(format!("unknown notification {name}"))),
         };
         if let Err(e) = decoded {

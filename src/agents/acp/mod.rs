@@ -4,9 +4,11 @@
 //! buffer text; `fs.rs` and `permission.rs` answer the agent's requests; `model.rs` picks the
 //! agent's models and modes.
 
+pub mod edits;
 pub mod fs;
 pub mod model;
 pub mod permission;
+pub mod review;
 pub mod session;
 pub mod turn;
 pub mod updates;
@@ -64,6 +66,8 @@ pub struct State {
     pub sink: Option<mpsc::UnboundedSender<Event>>,
     /// Permission requests waiting for `:ZenAccept` / `:ZenReject`, oldest first.
     pub permissions: VecDeque<permission::Pending>,
+    /// The tool calls' kinds and diffs, to tell an edit's permission (`edits.rs`).
+    pub edits: edits::Edits,
 }
 
 impl Agent {

@@ -12,7 +12,7 @@ use serde_json::{json, Value as Json};
 use tokio::sync::oneshot;
 
 use super::{Agent, Event, Refusal};
-use crate::acp::protocol::{PermissionOption, PermissionRequest};
+use crate::acp::protocol::{PermissionOption, PermissionRequest, ToolCall};
 use crate::app::{Error, Result, Shared, Which};
 use crate::data::transcript::NOTE_PREFIX;
 
@@ -65,10 +65,12 @@ static NEXT: AtomicU64 = AtomicU64::new(1);
 
 /// A permission request taken in: queued and shown, waiting for the user.
 pub struct Asked {
-    title: String,
+    pub(super) title: String,
     options: Vec<PermissionOption>,
     rx: oneshot::Receiver<Option<String>>,
-    key: String,
+    pub(super) key: String,
+    /// The tool call asked about (an edit's may carry its diff).
+    pub(super) tool_call: ToolCall,
 }
 
 /// Queues a permission request and shows its line. Called in the order requests arrive, so
@@ -102,6 +104,7 @@ pub fn ask(agent: &Agent, params: Json) -> Result<Option<Asked>, Refusal> {
         options: req.options,
         rx,
         key,
+        tool_call: req.tool_call,
     }))
 }
 
@@ -139,7 +142,7 @@ fn cancelled() -> Json {
     json!({"outcome": {"outcome": "cancelled"}})
 }
 
-fn one_line(text: &str) -> String {
+pub(super) fn one_line(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .take(160)
@@ -247,4 +250,34 @@ pub fn cancel_all(agent: &Agent) -> Vec<(String, String)> {
             (p.key, done_line(&p.title, "cancelled"))
         })
         .collect()
+}
+
+/// Answers the waiting request of tool call `tool_call_id` (an edit decided on the review
+/// surface) with the option carrying `decision`; an "always" the agent does not offer is taken
+/// as "once", a missing reject as cancelled.
+pub fn decide_tool_call(agent: &Agent, tool_call_id: &str, decision: Decision) {
+    let mut state = agent.state();
+    let Some(at) = state
+        .permissions
+        .iter()
+        .position(|p| p.tool_call_id == tool_call_id)
+    else {
+        return; // answered already (:ZenStop, or from the chat)
+    };
+    let Some(pending) = state.permissions.remove(at) else {
+        return;
+    };
+    state.edits.forget(tool_call_id);
+    let pick = |d: Decision| {
+        pending
+            .options
+            .iter()
+            .find(|o| d.kinds().contains(&o.kind.as_str()))
+            .map(|o| o.option_id.clone())
+    };
+    let option = match decision {
+        Decision::Always => pick(Decision::Always).or_else(|| pick(Decision::Allow)),
+        other => pick(other),
+    };
+    let _ = pending.tx.send(option);
 }

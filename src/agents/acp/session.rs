@@ -20,6 +20,7 @@ use crate::agents::{self as agents, Kind};
 use crate::app::which::session_dir;
 use crate::app::{Error, Result, Shared};
 use crate::data::{transcript, AcpMeta, SessionMeta};
+use crate::nvim::Ui;
 
 /// How long an adapter may take to start a session (claude-code-acp starts Claude Code).
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -337,7 +338,11 @@ async fn dispatch(app: Shared, agent: Arc<Agent>, mut rx: mpsc::UnboundedReceive
                 let asked = (method == "session/request_permission")
                     .then(|| permission::ask(current, params.clone()));
                 let agent = current.clone();
-                tokio::spawn(async move { answer(&agent, id, &method, params, asked).await });
+                let ui = app
+                    .ready()
+                    .ok()
+                    .map(|r| (r.ui.clone(), layout_name(r.config.layout)));
+                tokio::spawn(async move { answer(&agent, ui, id, &method, params, asked).await });
             }
             Incoming::Malformed(why) => {
                 tracing::warn!("{}: malformed message: {why}", agent.kind.name());
@@ -384,6 +389,9 @@ fn on_update(app: &Shared, agent: &Arc<Agent>, update: SessionUpdate) {
             agent.to_turn(Event::Update(update));
         }
         other => {
+            if let SessionUpdate::ToolCall(call) | SessionUpdate::ToolCallUpdate(call) = &other {
+                agent.state().edits.update(call);
+            }
             agent.to_turn(Event::Update(other));
         }
     }
@@ -392,6 +400,7 @@ fn on_update(app: &Shared, agent: &Arc<Agent>, update: SessionUpdate) {
 /// Answers one request of the agent (`asked`: a permission request already queued).
 async fn answer(
     agent: &Arc<Agent>,
+    ui: Option<(Ui, String)>,
     id: Json,
     method: &str,
     params: Json,
@@ -399,8 +408,13 @@ async fn answer(
 ) {
     let result = match (method, asked) {
         (_, Some(Err(refusal))) => Err(refusal),
-        (_, Some(Ok(asked))) => permission::answered(agent, asked).await,
-        _ => answer_fs(agent, method, params).await,
+        (_, Some(Ok(asked))) => {
+            if let (Some((ui, layout)), Some(asked)) = (&ui, &asked) {
+                super::review::propose(agent, ui, asked, layout).await;
+            }
+            permission::answered(agent, asked).await
+        }
+        _ => answer_fs(agent, ui.as_ref().map(|u| &u.0), method, params).await,
     };
     let sent = match result {
         Ok(value) => agent.conn.respond(id, value).await,
@@ -412,13 +426,14 @@ async fn answer(
 }
 
 async fn answer_fs(
-    agent: &Agent,
+    agent: &Arc<Agent>,
+    ui: Option<&Ui>,
     method: &str,
     params: Json,
 ) -> std::result::Result<Json, super::Refusal> {
     match method {
-        "fs/read_text_file" => super::fs::read_text_file(agent, params).await,
-        "fs/write_text_file" => super::fs::write_text_file(agent, params).await,
+        "fs/read_text_file" => super::fs::read_text_file(agent, ui, params).await,
+        "fs/write_text_file" => super::fs::write_text_file(agent, ui, params).await,
         _ => Err(super::Refusal::new(
             -32601,
             format!("{method} is not supported by zen"),
@@ -432,4 +447,12 @@ pub fn root(agent: &Agent) -> PathBuf {
         .cwd
         .canonicalize()
         .unwrap_or_else(|_| agent.cwd.clone())
+}
+
+/// The `layout` option's name (where an agent's edited file is shown).
+fn layout_name(layout: crate::config::Layout) -> String {
+    serde_json::to_value(layout)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
 }

@@ -104,6 +104,7 @@ async fn run(turn: Turn, mut rx: mpsc::UnboundedReceiver<Event>) {
     for (key, line) in permission::cancel_all(&agent) {
         view.permission(&key, line, &mut out);
     }
+    drop_edits(&ui, &agent.id).await;
     view.finish(&mut out);
     push(&renderer, out);
 
@@ -287,4 +288,11 @@ fn footer(content: &str, notes: &[String]) -> String {
     }
     out.push_str("## User\n");
     out
+}
+
+/// Drops the session's pending changes whose permission was answered `cancelled`.
+async fn drop_edits(ui: &crate::nvim::Ui, session: &str) {
+    if let Err(e) = ui.drop_agent_edit(session, None).await {
+        tracing::debug!("dropping the agent's pending changes: {e:#}");
+    }
 }
