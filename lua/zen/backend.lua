@@ -4,7 +4,7 @@ local config = require("zen.config")
 
 local M = {}
 
-M.PROTOCOL = 5
+M.PROTOCOL = 6
 
 local state = { chan = nil, pid = nil, stderr = {}, leaving = false }
 

@@ -11,7 +11,7 @@ use crate::openrouter::{key, Client};
 use crate::store::Store;
 
 /// Bumped whenever a request, its arguments or `lua/zen/ui.lua` change incompatibly.
-pub const PROTOCOL: u64 = 5;
+pub const PROTOCOL: u64 = 6;
 
 /// The handshake's arguments.
 #[derive(Deserialize)]
