@@ -385,13 +385,12 @@ fn on_update(app: &Shared, agent: &Arc<Agent>, update: SessionUpdate) {
                     .entry(call.tool_call_id.clone())
                     .or_default();
                 super::updates::merge_tool(known, call.clone());
+                // Its diff, for the permission request it may go with (joined by toolCallId).
+                state.edits.update(call);
             }
             agent.to_turn(Event::Update(update));
         }
         other => {
-            if let SessionUpdate::ToolCall(call) | SessionUpdate::ToolCallUpdate(call) = &other {
-                agent.state().edits.update(call);
-            }
             agent.to_turn(Event::Update(other));
         }
     }
