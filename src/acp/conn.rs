@@ -230,12 +230,13 @@ impl Conn {
     }
 }
 
-/// How the child ended, as " with status 3" (empty when unknown); waits a little for it.
+/// How the child ended, as " with status 3" (empty when unknown). Waits at most 5 s for it: a
+/// loaded machine may take seconds to reap it.
 async fn exit_status(child: &Mutex<Option<Child>>) -> String {
     let Some(mut child) = child.lock().unwrap_or_else(|e| e.into_inner()).take() else {
         return String::new();
     };
-    let waited = tokio::time::timeout(std::time::Duration::from_secs(2), child.wait()).await;
+    let waited = tokio::time::timeout(std::time::Duration::from_secs(5), child.wait()).await;
     match waited {
         Ok(Ok(s)) => match s.code() {
             Some(code) => format!(" with status {code}"),
@@ -264,7 +265,7 @@ async fn read_loop(mut reader: impl AsyncBufRead + Unpin, tx: &mpsc::UnboundedSe
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let _ = tx.send(classify(&line).unwrap_or_else(Incoming::Malformed));
+        let _ = tx.send(classify(&line).unwrap_or_else(|m| Incoming::Malformed(m.to_string())));
     }
 }
 
@@ -310,13 +311,13 @@ async fn read_line(reader: &mut (impl AsyncBufRead + Unpin)) -> std::io::Result<
 }
 
 /// Sorts one line into a reply, a request, a notification, or the reason it is none of them.
-fn classify(line: &[u8]) -> Result<Incoming, String> {
+fn classify(line: &[u8]) -> Result<Incoming, Malformed> {
     let value: Json = serde_json::from_slice(line).map_err(|_| {
         let text = String::from_utf8_lossy(&line[..line.len().min(60)]).into_owned();
-        format!("not JSON: {text:?}")
+        Malformed::NotJson(text)
     })?;
     let Json::Object(mut map) = value else {
-        return Err("a JSON value that is not an object".into());
+        return Err(Malformed::NotObject);
     };
     let method = map.get("method").and_then(Json::as_str).map(str::to_string);
     let params = map.remove("params").unwrap_or(Json::Null);
@@ -324,7 +325,7 @@ fn classify(line: &[u8]) -> Result<Incoming, String> {
         (Some(id), Some(method)) => Ok(Incoming::Request { id, method, params }),
         (None, Some(method)) => Ok(Incoming::Notification { method, params }),
         (Some(id), None) => {
-            let id = id.as_i64().ok_or("a reply with an id we never sent")?;
+            let id = id.as_i64().ok_or(Malformed::ForeignId)?;
             let result = match (map.remove("result"), map.remove("error")) {
                 (_, Some(err)) => Err(ConnError::Rpc {
                     code: err.get("code").and_then(Json::as_i64).unwrap_or(0),
@@ -336,12 +337,27 @@ fn classify(line: &[u8]) -> Result<Incoming, String> {
                     data: err.get("data").cloned(),
                 }),
                 (Some(r), None) => Ok(r),
-                (None, None) => return Err("a reply with neither result nor error".into()),
+                (None, None) => return Err(Malformed::EmptyReply),
             };
             Ok(Incoming::Reply { id, result })
         }
-        (None, None) => Err("a message with neither id nor method".into()),
+        (None, None) => Err(Malformed::Neither),
     }
+}
+
+/// Why a line from the agent is no JSON-RPC message (said in the chat's one-line error).
+#[derive(Debug, thiserror::Error)]
+enum Malformed {
+    #[error("not JSON: {0:?}")]
+    NotJson(String),
+    #[error("a JSON value that is not an object")]
+    NotObject,
+    #[error("a reply with an id we never sent")]
+    ForeignId,
+    #[error("a reply with neither result nor error")]
+    EmptyReply,
+    #[error("a message with neither id nor method")]
+    Neither,
 }
 
 /// The agent's stderr goes to our log (bounded lines), never to the user's screen.
